@@ -1,0 +1,294 @@
+"""Bring one host's containers to what its launch manifest says.
+
+``plan`` is pure: desired containers (the manifest) against actual ones (the engine's list) give one
+step per container: create, recreate (settings hash changed), start (stopped), unchanged, remove
+(student no longer on this host) or pending (a student working right now is not interrupted by a
+recreate unless forced). ``launch_host`` applies a plan through ``nbfleet.engine``: image first,
+then folders (owned by the teacher) before any container starts, then containers, then waits until
+every server answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import NbfleetError
+
+KINDS = ("create", "recreate", "start", "unchanged", "remove", "pending")
+RESTARTED_GRACE = 5.0  # seconds after a server starts during which its own start-up counts as no activity
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to do with one container."""
+
+    kind: str
+    name: str
+    student: str
+
+
+@dataclass
+class HostResult:
+    """What happened on one host; ``error`` is set when the host as a whole failed (unreachable, no image)."""
+
+    host: str
+    counts: Counter = field(default_factory=Counter)
+    failed: dict = field(default_factory=dict)  # container name -> reason
+    error: str = ""
+    image: str = ""  # "present" or "transferred"
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.failed
+
+    def row(self) -> dict:
+        c = self.counts
+        return {"host": self.host, "started": c["create"] + c["start"], "recreated": c["recreate"],
+                "unchanged": c["unchanged"], "removed": c["remove"], "pending": c["pending"],
+                "failed": len(self.failed) + (1 if self.error else 0)}
+
+
+# ---------------------------------------------------------------- pure planning
+
+def _hash(desired: dict) -> str:
+    return desired["create"]["labels"].get("nbfleet.settings-hash", "")
+
+
+def needs_activity(desired: Iterable[dict], actual: Iterable[Any]) -> list[str]:
+    """Names of running containers a plan would recreate: only for those is the student's activity asked."""
+    have = {a.name: a for a in actual}
+    return [d["name"] for d in desired
+            if d["name"] in have and have[d["name"]].state == "running" and have[d["name"]].settings_hash != _hash(d)]
+
+
+def plan(desired: Iterable[dict], actual: Iterable[Any], working: Iterable[str] = (), force: bool = False) -> list[Step]:
+    """One Step per container, desired (manifest entries) against actual (engine.Container-like objects).
+
+    ``working`` names containers whose student is working right now: a recreate of those becomes
+    ``pending`` unless ``force``. Containers on the host that the manifest does not name are removed
+    (their folders stay).
+    """
+    have = {a.name: a for a in actual}
+    working = set(working)
+    steps = []
+    wanted = set()
+    for d in desired:
+        name = d["name"]
+        wanted.add(name)
+        a = have.get(name)
+        if a is None:
+            kind = "create"
+        elif a.settings_hash != _hash(d) or a.state in ("dead", "removing"):
+            kind = "pending" if (a.state == "running" and name in working and not force) else "recreate"
+        elif a.state in ("created", "exited", "paused"):
+            kind = "start"
+        else:
+            kind = "unchanged"
+        steps.append(Step(kind, name, d["student"]))
+    for name, a in sorted(have.items()):
+        if name not in wanted:
+            steps.append(Step("remove", name, a.student))
+    return steps
+
+
+def settled(desired: Iterable[dict], actual: Iterable[Any]) -> bool:
+    """True when every desired container runs with its current settings and nothing else is there."""
+    return all(s.kind == "unchanged" for s in plan(desired, actual))
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def is_working(activity: dict | None, now: dt.datetime, window: float) -> bool:
+    """Is the student using this server right now, by Jupyter's own account (`nbfleet-activity`)?
+
+    Working means: an open connection or a kernel, or a last activity within ``window`` seconds that
+    is not just the server's own start-up (a server nobody touched since it started is not in use).
+    """
+    if not activity:
+        return False
+    last, started = _when(activity.get("last_activity")), _when(activity.get("started"))
+    if last is None or (now - last).total_seconds() > window:
+        return False
+    if (activity.get("connections") or 0) > 0 or (activity.get("kernels") or 0) > 0:
+        return True
+    return started is None or (last - started).total_seconds() > RESTARTED_GRACE
+
+
+# ---------------------------------------------------------------- manifests
+
+def read_manifest(path: Path) -> dict:
+    """A launch manifest (build/launch/<host>.json), checked for the fields launch relies on."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NbfleetError(str(path), "no such launch manifest: run `doit manifests` first") from None
+    except ValueError as exc:
+        raise NbfleetError(str(path), f"not valid JSON: {exc}") from None
+    for key in ("host", "course", "image", "containers"):
+        if key not in data:
+            raise NbfleetError(str(path), f"missing key {key!r}")
+    for i, c in enumerate(data["containers"]):
+        for key in ("name", "student", "url", "folder", "create"):
+            if key not in c:
+                raise NbfleetError(str(path), f"containers[{i}]: missing key {key!r}")
+    return data
+
+
+# ---------------------------------------------------------------- applying
+
+class _Progress:
+    """One rich progress display shared by the hosts that launch in parallel threads."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _progress = None
+
+    @classmethod
+    def open(cls):
+        with cls._lock:
+            if cls._progress is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+                cls._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                         TimeElapsedColumn(), transient=True)
+                cls._progress.start()
+            cls._users += 1
+            return cls._progress
+
+    @classmethod
+    def close(cls):
+        with cls._lock:
+            cls._users -= 1
+            if cls._users == 0 and cls._progress is not None:
+                cls._progress.stop()
+                cls._progress = None
+
+
+def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bool = False, idle_window: float = 900.0,
+                ready_timeout: float = 120.0, workers: int = 8, progress: bool = True, source=None) -> HostResult:
+    """Reconcile one host with its manifest and wait until every server answers.
+
+    Never raises for a container that fails (it is counted under ``failed`` with its reason) nor for an
+    unreachable host (``error``); raises NbfleetError only for a malformed manifest.
+    """
+    from . import engine
+
+    host = manifest["host"]
+    result = HostResult(host["name"])
+    t0 = time.monotonic()
+    bar = _Progress.open() if progress else None
+    task = bar.add_task(f"{host['name']}: connecting", total=None) if bar else None
+
+    def say(text: str, **kw):
+        if bar:
+            bar.update(task, description=f"{host['name']}: {text}", **kw)
+
+    try:
+        client = engine.connect(host)
+        image = manifest["image"]
+        say("image")
+        result.image = engine.ensure_image(client, image["id"], image.get("tag", ""), source=source)
+        desired = manifest["containers"]
+        actual = engine.list_containers(client, manifest["course"])
+        now = dt.datetime.now(dt.timezone.utc)
+        working = {n for n in needs_activity(desired, actual)
+                   if is_working(engine.activity(client, n), now, idle_window)}
+        steps = plan(desired, actual, working, force)
+        result.counts.update(s.kind for s in steps)
+        by_name = {d["name"]: d for d in desired}
+        todo = [s for s in steps if s.kind in ("create", "recreate", "start")]
+        say("containers", total=len(todo) + len([s for s in steps if s.kind == "remove"]) + len(todo), completed=0)
+
+        def advance():
+            if bar:
+                bar.advance(task)
+
+        def remove(step: Step):
+            engine.remove_container(client, step.name)
+            advance()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            gone = [s for s in steps if s.kind in ("remove", "recreate")]
+            for s, err in zip(gone, pool.map(_catch(remove), gone)):
+                if err:
+                    result.failed[s.name] = err
+            folders = [by_name[s.name]["folder"] for s in todo if s.name not in result.failed]
+            local = host["endpoint"] == "local"
+            admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
+            engine.ensure_folders(client, [f for f in folders if f not in admins], teacher_uid, teacher_gid,
+                                  image["id"], local)
+            engine.ensure_folders(client, [f for f in folders if f in admins], teacher_uid, teacher_gid,
+                                  image["id"], local, own=False)  # the teacher's course tree keeps its owners
+
+            def bring_up(step: Step):
+                if step.kind in ("create", "recreate"):
+                    engine.create_container(client, by_name[step.name]["create"])
+                engine.start_container(client, step.name)
+
+            up = [s for s in todo if s.name not in result.failed]
+            for s, err in zip(up, pool.map(_catch(bring_up), up)):
+                if err:
+                    result.failed[s.name] = err
+        say("waiting for servers")
+        waiting = {by_name[s.name]["url"]: s.name for s in todo if s.name not in result.failed}
+        silent = engine.wait_until_answering(waiting, time.monotonic() + ready_timeout, on_ready=lambda _u: advance())
+        for url in silent:
+            result.failed[waiting[url]] = f"no answer at {url} within {ready_timeout:g} s"
+        client.close()
+    except NbfleetError as exc:
+        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith("image"):
+            result.error = str(exc)
+        else:
+            raise
+    except Exception as exc:  # noqa: BLE001 - a host failing mid-way must not stop the other hosts
+        result.error = f"host {host['name']}: {engine._short(exc)}"
+    finally:
+        result.seconds = time.monotonic() - t0
+        if bar:
+            bar.remove_task(task)
+            _Progress.close()
+    return result
+
+
+def _catch(fn):
+    def run(arg):
+        try:
+            fn(arg)
+            return ""
+        except Exception as exc:  # noqa: BLE001 - one student's container failing must not stop the class
+            from .engine import _short
+
+            return _short(exc)
+
+    return run
+
+
+def summary_table(results: Iterable[HostResult]):
+    """A rich Table with one row per host: started, recreated, unchanged, removed, pending, failed."""
+    from rich.table import Table
+
+    table = Table(title="doit launch")
+    for col in ("host", "started", "recreated", "unchanged", "removed", "pending", "failed", "seconds"):
+        table.add_column(col, justify="left" if col == "host" else "right")
+    for r in results:
+        row = r.row()
+        table.add_row(row["host"], *(str(row[k]) for k in ("started", "recreated", "unchanged", "removed", "pending")),
+                      f"[red]{row['failed']}[/red]" if row["failed"] else "0", f"{r.seconds:.1f}")
+    return table

@@ -1,0 +1,380 @@
+"""Load and validate ``course.toml``, the course's one settings file, into frozen objects.
+
+Every error names the file and the key (``course.toml: teacher.uid: …``). Relative paths are taken
+relative to the folder that holds ``course.toml`` (the course repository).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pwd
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import NbfleetError
+
+LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+TAG_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([kmg]?)b?$", re.I)
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
+ROOT_FALLBACK = ("teacher", 1000, 1000)  # a notebook server never runs as root
+
+
+@dataclass(frozen=True)
+class Course:
+    name: str = "A Jupyter course"
+    tag: str = "course"
+    roster: Path = Path("roster/users.csv")
+    students: Path = Path("students")
+    solutions: Path = Path("course/solutions")
+
+
+@dataclass(frozen=True)
+class Teacher:
+    user: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Base:
+    suite: str = "bookworm"
+    mirror: str = "http://deb.debian.org/debian"
+    variant: str = "minbase"
+    pull: str = ""  # e.g. "ubuntu:24.04" at a site with a registry: pulled instead of debootstrap
+
+
+@dataclass(frozen=True)
+class Images:
+    build: tuple[str, ...] = ("foundation", "base-notebook", "minimal-notebook", "pyspark-notebook", "course-notebook")
+    launch: str = "course-notebook"
+    prefix: str = "nbfleet"
+    course_packages: tuple[str, ...] = ()
+    course_apt_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Launch:
+    memory: int = 2 * 1024**3
+    admin_memory: int = 4 * 1024**3
+    cpus: float = 1.0
+    pids: int = 512
+    idle_window: float = 900.0
+    ready_timeout: float = 120.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    teacher_only: tuple[str, ...] = ()
+    toc: bool = False
+
+
+@dataclass(frozen=True)
+class Collect:
+    deadlines: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mail:
+    template: Path = Path("course/invitation.txt")
+    sender: str = "teacher@example.org"
+    subject: str = "Your Jupyter server for {course}"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    starttls: bool = False
+    user: str = ""
+    password_env: str = "NBFLEET_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class RosterOptions:
+    password_length: int = 12  # new passwords: this many letters and digits, from `secrets`
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``course.toml`` says, validated, with paths made absolute."""
+
+    root: Path
+    file: Path
+    course: Course
+    teacher: Teacher
+    base: Base
+    images: Images
+    launch: Launch
+    release: Release
+    collect: Collect
+    mail: Mail
+    roster: RosterOptions = RosterOptions()
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.root / "docker-stacks"
+
+    @property
+    def roster_file(self) -> Path:
+        return self.course.roster
+
+    @property
+    def hosts_file(self) -> Path:
+        return self.root / "hosts"
+
+    @property
+    def students_dir(self) -> Path:
+        return self.course.students
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.course.solutions
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A plain dict of one section, for doit's ``config_changed``."""
+        obj = getattr(self, name)
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Path, dt.datetime)):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Read and validate ``course.toml`` (default: the one in the current folder or ``$NBFLEET_COURSE``)."""
+    file = Path(path or os.environ.get("NBFLEET_COURSE") or "course.toml").resolve()
+    if not file.is_file():
+        raise NbfleetError(str(file), "no such settings file (a course needs a course.toml)")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise NbfleetError(file.name, f"not valid TOML: {exc}") from None
+    return parse(data, file)
+
+
+def parse(data: dict[str, Any], file: Path) -> Settings:
+    """Validate the parsed TOML ``data`` of ``file``; raise NbfleetError naming the key on any problem."""
+    root = file.parent
+    r = _Reader(data, file.name)
+    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster"})
+
+    c = r.section("course", {"name", "tag", "roster", "students", "solutions"})
+    course = Course(
+        name=c.str("name", Course.name),
+        tag=c.match("tag", Course.tag, TAG_NAME, "a short lower-case name (letters, digits, - or _)"),
+        roster=c.path("roster", root, Course.roster),
+        students=c.path("students", root, Course.students),
+        solutions=c.path("solutions", root, Course.solutions),
+    )
+
+    t = r.section("teacher", {"user", "uid", "gid"})
+    teacher = _teacher(t)
+
+    b = r.section("base", {"suite", "mirror", "variant", "pull"})
+    base = Base(
+        suite=b.match("suite", Base.suite, re.compile(r"^[a-z]+$"), "a Debian suite name such as bookworm"),
+        mirror=b.match("mirror", Base.mirror, re.compile(r"^(https?|file)://\S+$"), "a mirror URL (http://…)"),
+        variant=b.match("variant", Base.variant, re.compile(r"^(minbase|buildd|fakechroot|-)$"), "a debootstrap variant"),
+        pull=b.str("pull", ""),
+    )
+
+    i = r.section("images", {"build", "launch", "prefix", "course_packages", "course_apt_packages"})
+    build = i.strlist("build", Images.build)
+    for name in build:
+        if not IMAGE_NAME.match(name):
+            raise NbfleetError(i.where("build"), f"{name!r} is not a valid image name")
+    if len(set(build)) != len(build):
+        raise NbfleetError(i.where("build"), "an image is listed twice")
+    launch_image = i.str("launch", Images.launch if Images.launch in build else (build[-1] if build else ""))
+    if launch_image not in build:
+        raise NbfleetError(i.where("launch"), f"image {launch_image!r} is not in images.build")
+    images = Images(
+        build=build,
+        launch=launch_image,
+        prefix=i.match("prefix", Images.prefix, IMAGE_NAME, "a lower-case image name prefix"),
+        course_packages=i.strlist("course_packages", ()),
+        course_apt_packages=i.strlist("course_apt_packages", ()),
+    )
+
+    la = r.section("launch", {"memory", "admin_memory", "cpus", "pids", "idle_window", "ready_timeout", "tls_cert", "tls_key"})
+    tls_cert = la.path("tls_cert", root, None)
+    tls_key = la.path("tls_key", root, None)
+    if (tls_cert is None) != (tls_key is None):
+        raise NbfleetError(la.where("tls_cert"), "tls_cert and tls_key go together: give both or neither")
+    launch = Launch(
+        memory=la.memory("memory", Launch.memory),
+        admin_memory=la.memory("admin_memory", Launch.admin_memory),
+        cpus=la.number("cpus", Launch.cpus, low=0.01),
+        pids=int(la.number("pids", Launch.pids, low=16, integer=True)),
+        idle_window=la.duration("idle_window", Launch.idle_window),
+        ready_timeout=la.duration("ready_timeout", Launch.ready_timeout),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
+
+    re_ = r.section("release", {"teacher_only", "toc"})
+    release = Release(teacher_only=re_.strlist("teacher_only", ()), toc=re_.bool("toc", False))
+
+    co = r.section("collect", {"deadlines"})
+    collect = Collect(deadlines=co.deadlines("deadlines"))
+
+    m = r.section("mail", {"template", "sender", "subject", "smtp_host", "smtp_port", "starttls", "user", "password_env"})
+    mail = Mail(
+        template=m.path("template", root, Mail.template),
+        sender=m.str("sender", Mail.sender),
+        subject=m.str("subject", Mail.subject),
+        smtp_host=m.str("smtp_host", Mail.smtp_host),
+        smtp_port=int(m.number("smtp_port", Mail.smtp_port, low=1, integer=True)),
+        starttls=m.bool("starttls", False),
+        user=m.str("user", ""),
+        password_env=m.str("password_env", Mail.password_env),
+    )
+    ro = r.section("roster", {"password_length"})
+    roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions.password_length, low=8, integer=True)))
+    return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster)
+
+
+def _teacher(t: "_Reader") -> Teacher:
+    """The teacher's login and ids; ``auto`` means whoever runs nbfleet (root falls back, see ROOT_FALLBACK)."""
+    user, uid, gid = t.get("user", "auto"), t.get("uid", "auto"), t.get("gid", "auto")
+    if "auto" in (user, uid, gid):
+        me = os.environ.get("SUDO_USER") or pwd.getpwuid(os.getuid()).pw_name
+        try:
+            entry = pwd.getpwnam(me)
+            auto = (entry.pw_name, entry.pw_uid, entry.pw_gid)
+        except KeyError:
+            auto = (me, os.getuid(), os.getgid())
+        if auto[1] == 0:
+            auto = ROOT_FALLBACK
+        user = auto[0] if user == "auto" else user
+        uid = auto[1] if uid == "auto" else uid
+        gid = auto[2] if gid == "auto" else gid
+    if not isinstance(user, str) or not LOGIN_NAME.match(user):
+        raise NbfleetError(t.where("user"), f"{user!r} is not a valid Linux login name (lower-case letters, digits, _ or -)")
+    for key, value in (("uid", uid), ("gid", gid)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise NbfleetError(t.where(key), f"{value!r} is not an integer")
+        if value == 0:
+            raise NbfleetError(t.where(key), "0 is root: notebook servers never run as root")
+        if not 0 < value < 2**32 - 1:
+            raise NbfleetError(t.where(key), f"{value} is out of range for a Linux id")
+    return Teacher(user, uid, gid)
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that name file and key."""
+
+    def __init__(self, data: dict[str, Any], file: str, prefix: str = ""):
+        self.data, self.file, self.prefix = data, file, prefix
+
+    def where(self, key: str) -> str:
+        return f"{self.file}: {self.prefix}{key}"
+
+    def only_sections(self, allowed: set[str]) -> None:
+        for key, value in self.data.items():
+            if key not in allowed:
+                raise NbfleetError(self.where(key), f"unknown section (known: {', '.join(sorted(allowed))})")
+            if not isinstance(value, dict):
+                raise NbfleetError(self.where(key), "must be a table ([section])")
+
+    def section(self, name: str, allowed: set[str]) -> "_Reader":
+        sub = _Reader(self.data.get(name, {}), self.file, f"{name}.")
+        for key in sub.data:
+            if key not in allowed:
+                raise NbfleetError(sub.where(key), f"unknown key (known: {', '.join(sorted(allowed))})")
+        return sub
+
+    def get(self, key: str, default: Any) -> Any:
+        return self.data.get(key, default)
+
+    def str(self, key: str, default: str) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str):
+            raise NbfleetError(self.where(key), f"{value!r} is not a string")
+        return value
+
+    def match(self, key: str, default: str, pattern: re.Pattern, what: str) -> str:
+        value = self.str(key, default)
+        if not pattern.match(value):
+            raise NbfleetError(self.where(key), f"{value!r} is not {what}")
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise NbfleetError(self.where(key), f"{value!r} is not true or false")
+        return value
+
+    def number(self, key: str, default: float, low: float, integer: bool = False) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            raise NbfleetError(self.where(key), f"{value!r} is not {'an integer' if integer else 'a number'}")
+        if value < low:
+            raise NbfleetError(self.where(key), f"{value} is below the minimum {low}")
+        return value
+
+    def strlist(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.data.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise NbfleetError(self.where(key), "must be a list of strings")
+        return tuple(value)
+
+    def path(self, key: str, root: Path, default: Path | None) -> Path | None:
+        value = self.data.get(key, None if default is None else str(default))
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise NbfleetError(self.where(key), f"{value!r} is not a path")
+        return (root / value).resolve()
+
+    def memory(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        m = MEMORY.match(value) if isinstance(value, str) else None
+        if not m:
+            raise NbfleetError(self.where(key), f"{value!r} is not a memory size such as '2g' or '512m'")
+        return int(float(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()])
+
+    def duration(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        m = DURATION.match(value) if isinstance(value, str) else None
+        if not m:
+            raise NbfleetError(self.where(key), f"{value!r} is not a duration such as '15m' or '90s'")
+        return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+    def deadlines(self, key: str) -> dict[str, dt.datetime]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise NbfleetError(self.where(key), "must be a table of assignment = date-time")
+        out = {}
+        for name, when in value.items():
+            if isinstance(when, str):
+                try:
+                    when = dt.datetime.fromisoformat(when)
+                except ValueError:
+                    raise NbfleetError(self.where(f"{key}.{name}"), f"{when!r} is not an ISO date-time") from None
+            if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
+                when = dt.datetime.combine(when, dt.time(23, 59, 59))
+            if not isinstance(when, dt.datetime):
+                raise NbfleetError(self.where(f"{key}.{name}"), f"{when!r} is not a date-time")
+            if when.tzinfo is None:
+                when = when.astimezone()  # local time of the machine that runs nbfleet
+            out[name] = when
+        return out

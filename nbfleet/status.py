@@ -1,0 +1,191 @@
+"""What every student's server is doing now: a live table and a static page (build/status.html).
+
+State comes from the engine (one list call per host), uptime and last activity from Jupyter itself
+(`nbfleet-activity` inside the container), memory from the engine's one-shot stats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import NbfleetError
+
+UNREACHABLE = "host unreachable"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One student's server as the teacher sees it."""
+
+    student: str
+    host: str
+    container: str
+    port: int | None
+    url: str
+    state: str  # running, exited, created, ..., missing (in the manifest, not on the host), host unreachable
+    uptime: float | None = None  # seconds since the Jupyter server started
+    last_activity: str = ""  # ISO time, as Jupyter reports it
+    working: bool = False
+    memory: int | None = None  # bytes in use
+
+
+def _manifest(settings, host_name: str) -> dict | None:
+    from .launch import read_manifest
+
+    path = settings.build_dir / "launch" / f"{host_name}.json"
+    try:
+        return read_manifest(path)
+    except NbfleetError:
+        return None
+
+
+def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int = 8) -> list[Row]:
+    """Rows for one host: every container of the course there, plus manifest entries with no container."""
+    from . import engine
+    from .launch import _when, is_working
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    manifest = _manifest(settings, host.name)
+    desired = {c["name"]: c for c in (manifest or {}).get("containers", [])}
+    try:
+        client = engine.connect(host)
+    except NbfleetError:
+        return [Row(c["student"], host.name, n, c.get("port"), c["url"], UNREACHABLE) for n, c in sorted(desired.items())]
+    try:
+        actual = engine.list_containers(client, settings.course.tag)
+
+        def one(c) -> Row:
+            d = desired.get(c.name, {})
+            port = d.get("port")
+            if not c.running:
+                return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state)
+            act = engine.activity(client, c.name) or {}
+            started = _when(act.get("started"))
+            return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state,
+                       uptime=(now - started).total_seconds() if started else None,
+                       last_activity=act.get("last_activity", ""),
+                       working=is_working(act, now, settings.launch.idle_window),
+                       memory=engine.memory_usage(client, c.name))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            rows = list(pool.map(one, actual))
+    finally:
+        client.close()
+    there = {r.container for r in rows}
+    rows += [Row(c["student"], host.name, n, c.get("port"), c["url"], "missing") for n, c in desired.items() if n not in there]
+    return rows
+
+
+def collect(settings, hosts: Iterable[Any]) -> list[Row]:
+    """Rows for every host (hosts asked in parallel), sorted by student."""
+    hosts = list(hosts)
+    with ThreadPoolExecutor(max_workers=max(len(hosts), 1)) as pool:
+        per_host = list(pool.map(lambda h: host_rows(settings, h), hosts))
+    return sorted((r for rows in per_host for r in rows), key=lambda r: (r.student, r.host))
+
+
+def stop_all(client, course: str, workers: int = 8) -> int:
+    """Stop every running container of the course on one engine (nothing is removed); returns how many."""
+    from . import engine
+
+    running = [c for c in engine.list_containers(client, course) if c.running]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda c: engine.stop_container(client, c.name), running))
+    return len(running)
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(max(seconds, 0))
+    d, rest = divmod(seconds, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    return f"{d}d {h}h" if d else f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+COLUMNS = ("student", "host", "port", "state", "uptime", "last activity", "memory")
+
+
+def ago(iso: str, now: dt.datetime | None = None) -> str:
+    """'4m 02s ago' for an ISO time, as a teacher reads it."""
+    from .launch import _when
+
+    when = _when(iso)
+    if when is None:
+        return iso
+    return human_duration(((now or dt.datetime.now(dt.timezone.utc)) - when).total_seconds()) + " ago"
+
+
+def cells(r: Row, now: dt.datetime | None = None) -> list[str]:
+    state = r.state + (" (working)" if r.working else "")
+    return [r.student, r.host, "" if r.port is None else str(r.port), state, human_duration(r.uptime),
+            ago(r.last_activity, now) if r.last_activity else "", human_bytes(r.memory)]
+
+
+def print_table(rows: list[Row]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} servers, {sum(r.state == 'running' for r in rows)} running")
+    for col in COLUMNS:
+        table.add_column(col)
+    for r in rows:
+        style = None if r.state == "running" else "red"
+        table.add_row(*cells(r), style=style)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160  # a log or pipe: never squeeze the table to 80 columns
+    console.print(table)
+
+
+def render_page(rows: list[Row], title: str, now: dt.datetime | None = None) -> str:
+    """A static HTML page with the status table; each student's name links to their server."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
+    body = []
+    for r in rows:
+        c = cells(r, now)
+        first = f'<a href="{esc(r.url)}">{esc(c[0])}</a>' if r.url else esc(c[0])
+        cls = "up" if r.state == "running" else "down"
+        body.append(f'<tr class="{cls}"><td>{first}</td>' + "".join(f'<td title="{esc(r.last_activity)}">{esc(x)}</td>' if i == 5 else f"<td>{esc(x)}</td>"
+                                                   for i, x in enumerate(c) if i) + "</tr>")
+    return (
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+        f"<title>{esc(title)}: status</title>"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
+        "tr.down td{color:#a00}</style></head><body>"
+        f"<h1>{esc(title)}</h1><p>{len(rows)} servers, {sum(r.state == 'running' for r in rows)} running; "
+        f"as of {esc(now.isoformat(timespec='seconds'))}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table></body></html>\n"
+    )
+
+
+def write_page(rows: list[Row], path: Path, title: str) -> Path:
+    """Write build/status.html atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".status-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(render_page(rows, title))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path

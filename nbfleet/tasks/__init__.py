@@ -1,0 +1,1 @@
+"""doit task creators, one module per flow; dodo.py imports them."""

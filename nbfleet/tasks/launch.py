@@ -1,0 +1,158 @@
+"""Task creators for running the class: `doit launch`, `doit status`, `doit stop` (one subtask per host).
+
+Metadata only: the hosts file is parsed (cheap, pure Python); engines are asked nothing until a task
+runs, except the `launch:<host>` uptodate check, which is one list call per host.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import NbfleetError
+from .common import action, settings
+
+FORCE = {"name": "force", "long": "force", "type": bool, "default": False,
+         "help": "recreate containers of students who are working right now too"}
+
+
+def _hosts():
+    """The hosts, or the NbfleetError that the hosts file raised (so that `doit list` still works)."""
+    from ..hosts import load_hosts
+
+    try:
+        return load_hosts(settings())
+    except NbfleetError as exc:
+        return exc
+
+
+def _fail(error: NbfleetError):
+    raise error
+
+
+def _bad_hosts(error: NbfleetError) -> dict:
+    return {"name": "hosts", "doc": "the hosts file has a problem", "actions": [(action(_fail), [error])]}
+
+
+def manifest_path(host_name: str) -> Path:
+    return settings().build_dir / "launch" / f"{host_name}.json"
+
+
+def _engine_settled(manifest: str) -> bool:
+    """uptodate: the manifest's containers all run with their current settings hash, and nothing else is there."""
+    from .. import engine, launch
+
+    try:
+        data = launch.read_manifest(Path(manifest))
+        client = engine.connect(data["host"])
+        try:
+            return launch.settled(data["containers"], engine.list_containers(client, data["course"]))
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - an engine that cannot say means: run the task
+        return False
+
+
+def _launch_host(manifest: str, force: bool = False):
+    from .. import launch
+
+    s = settings()
+    data = launch.read_manifest(Path(manifest))
+    result = launch.launch_host(data, s.teacher.uid, s.teacher.gid, force=force, idle_window=s.launch.idle_window,
+                                ready_timeout=s.launch.ready_timeout, progress=sys.stdout.isatty())
+    _print_result(result)
+    if result.error:
+        raise NbfleetError(f"host {result.host}", result.error.split(": ", 1)[-1])
+    if result.failed:
+        raise NbfleetError(f"host {result.host}", f"{len(result.failed)} container(s) failed: "
+                           + "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
+
+
+def _print_result(result) -> None:
+    from rich.console import Console
+
+    from ..launch import summary_table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160
+    console.print(summary_table([result]))
+    for name, reason in sorted(result.failed.items()):
+        console.print(f"  failed {name}: {reason}")
+    if result.counts["pending"]:
+        console.print(f"  {result.counts['pending']} pending: students working now; `doit launch:{result.host} --force` interrupts them")
+
+
+def task_launch():
+    """Start or update every student's server, one subtask per host (`doit -n 4 launch` runs hosts in parallel)."""
+    yield {"basename": "launch", "name": None,
+           "doc": "start/update every student's server on every host (hosts in parallel with -n 4)"}
+    hosts = _hosts()
+    if isinstance(hosts, NbfleetError):
+        yield _bad_hosts(hosts)
+        return
+    for host in hosts:
+        manifest = str(manifest_path(host.name))
+        yield {
+            "basename": "launch",
+            "name": host.name,
+            "doc": f"reconcile {host.name}'s containers with its launch manifest",
+            "actions": [(action(_launch_host), [manifest])],
+            "file_dep": [manifest],
+            "uptodate": [(_engine_settled, [manifest])],
+            "params": [FORCE],
+            "verbosity": 2,
+        }
+
+
+def _status():
+    from .. import status
+
+    s = settings()
+    hosts = _hosts()
+    if isinstance(hosts, NbfleetError):
+        raise hosts
+    rows = status.collect(s, hosts)
+    status.print_table(rows)
+    page = status.write_page(rows, s.build_dir / "status.html", s.course.name)
+    print(f"wrote {page}")
+    down = sorted({r.host for r in rows if r.state == "host unreachable"})
+    if down:
+        raise NbfleetError("hosts", f"cannot reach {', '.join(down)}")
+
+
+def task_status():
+    """A live table per student and build/status.html."""
+    return {"doc": "live table of every student's server (state, uptime, activity, memory) and build/status.html",
+            "actions": [action(_status)], "uptodate": [False], "verbosity": 2}
+
+
+def _stop_host(manifest: str, host_name: str):
+    from .. import engine, launch, status
+
+    s = settings()
+    try:
+        data = launch.read_manifest(Path(manifest))
+        host = data["host"]
+    except NbfleetError:
+        hosts = _hosts()
+        if isinstance(hosts, NbfleetError):
+            raise hosts
+        host = next(h for h in hosts if h.name == host_name).as_dict()
+    client = engine.connect(host)
+    stopped = status.stop_all(client, s.course.tag)
+    client.close()
+    print(f"{host_name}: stopped {stopped} container(s); folders and containers kept")
+
+
+def task_stop():
+    """Stop the course's containers on every host (or one: stop:<host>); all data stays."""
+    yield {"basename": "stop", "name": None, "doc": "stop every student's server (data kept); stop:<host> for one host"}
+    hosts = _hosts()
+    if isinstance(hosts, NbfleetError):
+        yield _bad_hosts(hosts)
+        return
+    for host in hosts:
+        yield {"basename": "stop", "name": host.name, "doc": f"stop the course's containers on {host.name}",
+               "actions": [(action(_stop_host), [str(manifest_path(host.name)), host.name])],
+               "uptodate": [False], "verbosity": 2}

@@ -1,0 +1,117 @@
+"""Task creators for the class list: `doit roster`, `doit manifests`, `doit mail`.
+
+Metadata only: the hosts file is parsed here (cheap, pure Python) to name one manifest subtask per host;
+pandas, argon2 and smtplib are imported by the actions, not while doit lists tasks.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+from pathlib import Path
+
+from doit.tools import config_changed
+
+from ..errors import NbfleetError
+from .common import action, settings
+
+
+def _fill_roster():
+    from ..roster import fill_roster
+
+    s = settings()
+    result = fill_roster(s)
+    for line in result.lines():
+        print(line)
+    if result.written and result.passwords:
+        _warn_if_tracked(Path(s.roster_file), Path(s.root))
+
+
+def _warn_if_tracked(path: Path, root: Path) -> None:
+    """Passwords in a file git tracks end up in the next `git commit -a`: say so, with the fix."""
+    try:
+        tracked = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", str(path)],
+            capture_output=True, timeout=10,
+        ).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no git here: nothing can be committed by accident
+    if tracked:
+        rel = path.relative_to(root) if path.is_relative_to(root) else path
+        sys.stderr.write(
+            f"warning: {rel} now holds passwords and git tracks it: run `git rm --cached {rel}` before your next "
+            "commit (the file stays; roster/.gitignore then keeps it out of git)\n"
+        )
+
+
+def task_roster():
+    """doit roster: validate roster/users.csv and fill in what is missing."""
+    s = settings()
+    deps = [p for p in (s.roster_file, s.hosts_file, s.file) if Path(p).exists()]
+    return {
+        "doc": "validate the roster and fill in server, port, password, url",
+        "actions": [action(_fill_roster)],
+        "file_dep": [str(p) for p in deps],
+        "uptodate": [config_changed({"tag": s.course.tag, "password_length": s.roster.password_length,
+                                     "https": bool(s.launch.tls_cert)})],
+        "verbosity": 2,
+    }
+
+
+def _write_manifest(host: str):
+    from ..manifest import make_manifest
+
+    s = settings()
+    path, count, rewritten = make_manifest(s, host)
+    rel = path.relative_to(s.root) if path.is_relative_to(s.root) else path
+    print(f"{rel}: {count} containers" + ("" if rewritten else " (unchanged)"))
+
+
+def _fail(error: NbfleetError):
+    raise error
+
+
+def task_manifests():
+    """doit manifests:<host>: the desired containers of each host, from roster, hosts, course.toml and the image."""
+    from ..hosts import load_hosts
+    from ..manifest import image_record_path, manifest_path
+
+    s = settings()
+    yield {"basename": "manifests", "name": None, "doc": "write build/launch/<host>.json: the containers each host should run"}
+    try:
+        hosts = load_hosts(s)
+    except NbfleetError as exc:  # `doit list` still works; `doit manifests` fails with the one line
+        yield {"name": "hosts", "doc": "the hosts file has a problem", "actions": [action(functools.partial(_fail, exc))]}
+        return
+    deps = [str(p) for p in (s.roster_file, s.hosts_file, s.file, image_record_path(s))]
+    for host in hosts:
+        yield {
+            "name": host.name,
+            "doc": f"write build/launch/{host.name}.json ({host.endpoint})",
+            "actions": [action(functools.partial(_write_manifest, host.name))],
+            "file_dep": deps,
+            "targets": [str(manifest_path(s, host.name))],
+            "task_dep": ["roster"],
+            "verbosity": 2,
+        }
+
+
+def _mail(send: bool):
+    from ..mail import run
+
+    for line in run(settings(), send_now=send):
+        print(line)
+
+
+def task_mail():
+    """doit mail [--send]: write each user's invitation; send the ones not sent yet only with --send."""
+    return {
+        "doc": "write invitations to build/mail/ (with --send: mail those not sent yet)",
+        "actions": [action(_mail)],
+        "params": [{"name": "send", "long": "send", "type": bool, "default": False,
+                    "help": "send the invitations not sent yet over SMTP ([mail] in course.toml)"}],
+        "task_dep": ["roster"],
+        "uptodate": [False],  # cheap, and whether to send is decided by the sent-log, not by doit
+        "verbosity": 2,
+    }

@@ -1,0 +1,447 @@
+"""Real hosts for launch tests: a second, independent Docker engine, an sshd in front of it, a tiny server image.
+
+Everything a fixture starts it also stops and removes: engines (their data roots), bridges, sshd, containers.
+Import the fixtures into a test module with ``from hosts_fixtures import *``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEBOOTSTRAP_ROOT = Path("/tmp/dbs/root")
+
+# The tiny image: a Debian root with a 20-line perl HTTP server standing in for Jupyter, so that
+# hundreds of "students" fit on one machine. It honours the image contract's parts launch relies on:
+# CMD start-notebook (extra arguments ignored), port 8888, `nbfleet-activity` printing one JSON line
+# (a test may write /tmp/activity.json inside the container to pretend a student is working).
+TINY_SERVER = r"""#!/usr/bin/perl
+use strict; use IO::Socket::INET; use POSIX qw(strftime);
+$SIG{TERM} = $SIG{INT} = sub { exit 0 };
+open(my $f, '>', '/tmp/started') or die "started: $!"; print $f strftime("%Y-%m-%dT%H:%M:%SZ", gmtime()), "\n"; close $f;
+my $s = IO::Socket::INET->new(LocalPort => 8888, Listen => 128, ReuseAddr => 1) or die "listen: $!";
+while (my $c = $s->accept) {
+  while (my $l = <$c>) { last if $l =~ /^\r?\n$/ }
+  print $c "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n";
+  close $c;
+}
+"""
+TINY_ACTIVITY = r"""#!/bin/sh
+if [ -f /tmp/activity.json ]; then cat /tmp/activity.json; exit 0; fi
+s=$(cat /tmp/started)
+printf '{"started": "%s", "last_activity": "%s", "connections": 0, "kernels": 0}\n' "$s" "$s"
+"""
+TINY_DOCKERFILE = """FROM {base}
+COPY start-notebook nbfleet-activity /usr/local/bin/
+RUN chmod 755 /usr/local/bin/start-notebook /usr/local/bin/nbfleet-activity
+EXPOSE 8888
+CMD ["start-notebook"]
+"""
+
+
+def _tiny_digest() -> str:
+    return hashlib.sha256((TINY_SERVER + TINY_ACTIVITY + TINY_DOCKERFILE).encode()).hexdigest()[:12]
+
+
+def tiny_image_on(client) -> str:
+    """Build (once, cached by content) the tiny server image on ``client``'s engine; returns its tag."""
+    import docker
+
+    tag = f"nbfleet-test/tiny:{_tiny_digest()}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    base = None
+    for candidate in ("nbfleet/root:bookworm", "nbfleet-test/root:latest"):
+        try:
+            client.images.get(candidate)
+            base = candidate
+            break
+        except docker.errors.ImageNotFound:
+            continue
+    if base is None:
+        if not DEBOOTSTRAP_ROOT.is_dir():
+            pytest.fail("no root image: run `doit base` (nbfleet/root:bookworm) or provide a debootstrap tree at /tmp/dbs/root")
+        with tempfile.TemporaryFile() as fh:
+            subprocess.run(["tar", "-C", str(DEBOOTSTRAP_ROOT), "-c", "."], stdout=fh, check=True)
+            fh.seek(0)
+            client.api.import_image_from_data(fh, repository="nbfleet-test/root", tag="latest")
+        base = "nbfleet-test/root:latest"
+    ctx = io.BytesIO()
+    with tarfile.open(fileobj=ctx, mode="w") as tar:
+        for name, text in (("Dockerfile", TINY_DOCKERFILE.format(base=base)), ("start-notebook", TINY_SERVER),
+                           ("nbfleet-activity", TINY_ACTIVITY)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    ctx.seek(0)
+    client.images.build(fileobj=ctx, custom_context=True, tag=tag, rm=True, forcerm=True)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def tiny_image(docker_client) -> dict:
+    """The tiny image on the local engine: {"tag", "id"}."""
+    tag = tiny_image_on(docker_client)
+    return {"tag": tag, "id": docker_client.images.get(tag).id}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports that are free now (held open together so none repeats)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class Engine:
+    """A second, independent dockerd: own data-root, exec-root, socket, bridge and containerd namespaces."""
+
+    def __init__(self, index: int):
+        self.tag = f"nbf{os.getpid() % 10000}{index}"
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{self.tag}-", dir="/tmp"))
+        self.socket = self.dir / "docker.sock"
+        self.endpoint = f"unix://{self.socket}"
+        self.bridge = f"{self.tag}br"[:15]
+        self.proc = None
+        subnet = 200 + (os.getpid() + index * 7) % 50
+        self.address = f"10.{subnet}.{index % 250}.1/24"
+        self.tcp_port = free_port()
+        self.tcp_endpoint = f"tcp://127.0.0.1:{self.tcp_port}"
+        self.tls: dict = {}
+
+    def _make_tls(self) -> None:
+        """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate (Docker's --tlsverify mode)."""
+        d = self.dir / "tls"
+        d.mkdir()
+
+        def ssl(*args):
+            subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=nbfleet-test-ca", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        # Python 3.13+ verifies strictly (X509_STRICT): key usage and authority key identifier must be there
+        common = "keyUsage=critical,digitalSignature,keyEncipherment\nauthorityKeyIdentifier=keyid,issuer\n"
+        for name, ext in (("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"),
+                          ("client", "extendedKeyUsage=clientAuth\n")):
+            (d / f"{name}.ext").write_text(common + ext)
+            ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
+                "-subj", f"/CN={name}")
+            ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+                "-out", f"{name}-cert.pem", "-days", "2", "-extfile", f"{name}.ext")
+        self.tls = {"ca": str(d / "ca.pem"), "cert": str(d / "client-cert.pem"), "key": str(d / "client-key.pem")}
+
+    def start(self, timeout: float = 60) -> "Engine":
+        import docker
+
+        self._make_tls()
+        tls = self.dir / "tls"
+        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+        subprocess.run(["ip", "addr", "add", self.address, "dev", self.bridge], check=True)
+        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        self.log = open(self.dir / "dockerd.log", "wb")
+        self.proc = subprocess.Popen(
+            ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
+             "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint, "--bridge", self.bridge,
+             "-H", self.tcp_endpoint, "--tlsverify", "--tlscacert", str(tls / "ca.pem"),
+             "--tlscert", str(tls / "server-cert.pem"), "--tlskey", str(tls / "server-key.pem"),
+             "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = docker.DockerClient(base_url=self.endpoint, timeout=600)
+                client.ping()
+                self.client = client
+                return self
+            except Exception:  # noqa: BLE001 - not up yet
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"second dockerd did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        client = getattr(self, "client", None)
+        if client is not None and self.proc and self.proc.poll() is None:
+            for c in client.containers.list(all=True):
+                try:
+                    c.remove(force=True)
+                except Exception:  # noqa: BLE001
+                    pass
+            client.close()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["ip", "link", "del", self.bridge], check=False, stderr=subprocess.DEVNULL)
+        # dockerd unmounts its layers on shutdown; anything left mounted below the data root goes now
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+                  if line.split()[1].startswith(str(self.dir))]
+        for m in sorted(mounts, key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if hasattr(self, "log"):
+            self.log.close()
+
+
+class Sshd:
+    """A real sshd on loopback whose sessions talk to ``engine`` (DOCKER_HOST), with a client HOME holding key and known_hosts."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dir = Path(tempfile.mkdtemp(prefix="nbf-sshd-", dir="/tmp"))
+        self.home = self.dir / "home"
+        self.port = free_port()
+        self.endpoint = f"ssh://root@127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self, timeout: float = 20) -> "Sshd":
+        d, ssh = self.dir, self.home / ".ssh"
+        ssh.mkdir(parents=True, mode=0o700)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "id_ed25519")], check=True)
+        shutil.copy(ssh / "id_ed25519.pub", d / "authorized_keys")
+        host_pub = (d / "host_key.pub").read_text().split()
+        (ssh / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
+        (ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {ssh / 'id_ed25519'}\n  UserKnownHostsFile {ssh / 'known_hosts'}\n")
+        (d / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'host_key'}",
+            f"AuthorizedKeysFile {d / 'authorized_keys'}", "StrictModes no", "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", f"PidFile {d / 'sshd.pid'}",
+            f"SetEnv DOCKER_HOST={self.engine.endpoint}", "MaxSessions 100", "MaxStartups 100:30:200", ""]))
+        Path("/run/sshd").mkdir(exist_ok=True)
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", str(d / "sshd_config"), "-E", str(d / "sshd.log")],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("sshd did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def second_engine(docker_client):
+    """A second, independent Docker engine on this machine, acting as a second lab server."""
+    engine = Engine(1).start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_host(second_engine):
+    """The second engine reached over ssh:// through a real sshd on loopback; ``.home`` is the client's HOME."""
+    sshd = Sshd(second_engine).start()
+    yield sshd
+    sshd.stop()
+
+
+@pytest.fixture
+def ssh_home(ssh_host, monkeypatch):
+    """Point ~ at the ssh client's HOME (key, known_hosts, config) for in-process SDK calls."""
+    monkeypatch.setenv("HOME", str(ssh_host.home))
+    return ssh_host.home
+
+
+@pytest.fixture
+def cleanup_containers():
+    """Collects (client, course) pairs; removes every container of those courses afterwards (folders stay)."""
+    seen: list = []
+    yield seen
+    for client, course in seen:
+        for c in client.containers.list(all=True, filters={"label": f"nbfleet.course={course}"}):
+            try:
+                c.remove(force=True)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+# ------------------------------------------------------------------ manifests written by hand (contract format)
+
+def password_hash(password: str) -> str:
+    """The argon2 hash Jupyter Server accepts, with jupyter_server's parameters (see the contracts)."""
+    import argon2
+
+    return "argon2:" + argon2.PasswordHasher(memory_cost=10240, time_cost=10, parallelism=8).hash(password)
+
+
+def settings_hash(create: dict) -> str:
+    body = json.loads(json.dumps(create))
+    body.get("labels", {}).pop("nbfleet.settings-hash", None)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def container_entry(course: str, student: str, port: int, folder: str, image_id: str, *, admin: bool = False,
+                    public: str = "localhost", nb_user: str = "teacher", uid: int = 1000, gid: int = 1000,
+                    hashed_password: str | None = None, memory: int = 256 * 1024**2, course_root: str = "") -> dict:
+    """One container of a launch manifest, as the manifest writer makes it."""
+    home = f"/home/{nb_user}"
+    command = ["start-notebook"]
+    if hashed_password:
+        command.append(f"--PasswordIdentityProvider.hashed_password={hashed_password}")
+    bind = f"{home}/course" if admin else f"{home}/work"
+    source = course_root if admin else folder
+    create = {
+        "image": image_id, "name": f"{course}-{student}", "command": command, "user": f"{uid}:{gid}",
+        "working_dir": bind, "ports": {"8888/tcp": port},
+        "volumes": {source: {"bind": bind, "mode": "rw"}},
+        "mem_limit": memory, "nano_cpus": 500_000_000, "pids_limit": 256,
+        "labels": {"nbfleet.course": course, "nbfleet.student": student, "nbfleet.admin": str(admin).lower()},
+        "restart_policy": {"Name": "unless-stopped"}, "security_opt": ["no-new-privileges"], "cap_drop": ["ALL"],
+        "environment": {}, "detach": True,
+    }
+    create["labels"]["nbfleet.settings-hash"] = settings_hash(create)
+    return {"name": f"{course}-{student}", "student": student, "admin": admin, "port": port,
+            "url": f"http://{public}:{port}/", "folder": source, "create": create}
+
+
+def write_manifest(path: Path, host: dict, course: str, image: dict, containers: list[dict]) -> Path:
+    data = {"host": host, "course": course, "scheme": "http",
+            "image": {"name": image.get("name", "tiny"), "id": image["id"], "tag": image["tag"]},
+            "containers": containers}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def rehash(entry: dict) -> dict:
+    """Recompute an entry's settings hash after a test changed its create arguments."""
+    entry["create"]["labels"]["nbfleet.settings-hash"] = settings_hash(entry["create"])
+    return entry
+
+
+def random_course() -> str:
+    return "t" + secrets.token_hex(3)
+
+
+# ------------------------------------------------------------------ a course repository driven through `doit`
+
+LAUNCH_DODO = '''"""A course whose pipeline starts at the roster: images are given as records (build/images/), not built here."""
+from pathlib import Path
+
+from nbfleet.tasks.common import Reporter
+from nbfleet.tasks.roster import task_mail, task_manifests, task_roster  # noqa: F401
+from nbfleet.tasks.launch import task_launch, task_status, task_stop  # noqa: F401
+
+Path("build").mkdir(exist_ok=True)
+DOIT_CONFIG = {"backend": "sqlite3", "dep_file": "build/.doit.db", "reporter": Reporter, "verbosity": 2,
+               "par_type": "thread"}
+'''
+
+
+def make_course_repo(dest: Path, tag: str, hosts: list[str], students: list[tuple[str, bool]], image_record: dict,
+                     extra_toml: str = "") -> Path:
+    """A course repository in ``dest``: course.toml (tag ``tag``), hosts, roster (id, admin), an image record.
+
+    Its dodo.py is nbfleet's minus the image tasks: the launch image is ``image_record`` (already on the engine).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "dodo.py").write_text(LAUNCH_DODO)
+    (dest / "course.toml").write_text(
+        f'[course]\nname = "Launch test"\ntag = "{tag}"\n\n[images]\nbuild = ["course-notebook"]\nlaunch = "course-notebook"\n\n'
+        f'[launch]\nmemory = "512m"\nadmin_memory = "1g"\ncpus = 1.0\nready_timeout = "90s"\n{extra_toml}\n')
+    (dest / "hosts").write_text("\n".join(hosts) + "\n")
+    roster = dest / "roster"
+    roster.mkdir(exist_ok=True)
+    rows = [f"SNumber,Name,LastName,Email,{tag}_url,{tag}_server,{tag}_port,Password,Admin"]
+    rows += [f"{sid},Name{sid},Last,{sid}@example.org,,,,,{'TRUE' if admin else 'FALSE'}" for sid, admin in students]
+    (roster / "users.csv").write_text("\n".join(rows) + "\n")
+    (dest / "course").mkdir(exist_ok=True)
+    (dest / "course" / "invitation.txt").write_text("Dear {name},\n{url}\n{password}\n")
+    (dest / "build" / "images").mkdir(parents=True, exist_ok=True)
+    (dest / "build" / "images" / "course-notebook.json").write_text(json.dumps(image_record, indent=1))
+    return dest
+
+
+def read_roster(repo: Path, tag: str) -> dict:
+    """id -> {password, server, port, url} from the course's roster after `doit roster` filled it."""
+    import csv
+
+    with open(repo / "roster" / "users.csv", newline="", encoding="utf-8-sig") as fh:
+        return {r["SNumber"]: {"password": r["Password"], "server": r[f"{tag}_server"], "port": r[f"{tag}_port"],
+                               "url": r[f"{tag}_url"]} for r in csv.DictReader(fh)}
+
+
+def doit(repo: Path, *args: str, home: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run nbfleet's doit in ``repo`` (as a teacher would) and capture its output."""
+    env = dict(os.environ, NBFLEET_COURSE=str(repo / "course.toml"))
+    if home:
+        env["HOME"] = str(home)
+    return subprocess.run([str(REPO / ".venv" / "bin" / "doit"), *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def image_record(client, tag: str, name: str = "course-notebook") -> dict:
+    """A build/images/<name>.json record (contract format) for an image already on ``client``'s engine."""
+    img = client.images.get(tag)
+    return {"image": name, "id": img.id, "tags": [tag], "size": img.attrs.get("Size", 0), "parent": "",
+            "content": img.id.split(":")[-1], "built": img.attrs.get("Created", ""), "nb_user": "teacher",
+            "nb_uid": 1000, "nb_gid": 1000}
+
+
+def port_block(n: int = 20) -> int:
+    """The first of ``n`` consecutive ports that are free now."""
+    import random
+
+    for _ in range(200):
+        low = random.randrange(30000, 60000 - n)
+        socks = []
+        try:
+            for p in range(low, low + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("0.0.0.0", p))
+            return low
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free ports")

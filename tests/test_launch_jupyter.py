@@ -1,0 +1,158 @@
+"""The real course image, launched by `doit launch` from a roster: students log in with their roster password and
+see only their own folder, the admin sees the whole course, files belong to the teacher, no plain password leaks,
+and a student with a running kernel is not interrupted by a settings change unless the teacher forces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from hosts_fixtures import cleanup_containers, doit, make_course_repo, port_block, random_course, read_roster  # noqa: F401
+from nbfleet import engine
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def launch_image_record(docker_client) -> dict:
+    """The image students get, as `doit images` recorded it in this repository."""
+    from nbfleet import settings as settings_module
+
+    s = settings_module.load(REPO / "course.toml")
+    path = REPO / "build" / "images" / f"{s.images.launch}.json"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `doit images` first (this test needs the real course image)")
+    record = json.loads(path.read_text())
+    docker_client.images.get(record["id"])  # fails loudly if the record is stale
+    return record
+
+
+def login(url: str, password: str) -> requests.Session:
+    """Log in as a browser does: GET /login for the _xsrf cookie, then POST the form."""
+    s = requests.Session()
+    s.get(url + "login", timeout=10).raise_for_status()
+    r = s.post(url + "login", data={"password": password, "_xsrf": s.cookies.get("_xsrf", "")},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    s.headers["X-XSRFToken"] = s.cookies.get("_xsrf", "")
+    return s
+
+
+def names(session: requests.Session, url: str, path: str = "") -> set[str]:
+    r = session.get(url + "api/contents/" + path, timeout=10)
+    r.raise_for_status()
+    return {c["name"] for c in r.json()["content"]}
+
+
+@pytest.fixture(scope="module")
+def jupyter_course(tmp_path_factory, docker_client, launch_image_record):
+    tag = random_course()
+    low = port_block(10)
+    repo = make_course_repo(tmp_path_factory.mktemp("jupyter") / "course", tag,
+                            [f"a local capacity=5 public=127.0.0.1 ports={low}-{low + 9}"],
+                            [("s1", False), ("s2", False), ("boss", True)], launch_image_record,
+                            extra_toml='idle_window = "15m"')
+    (repo / "course" / "solutions").mkdir(parents=True)
+    (repo / "course" / "solutions" / "answers.md").write_text("teacher only\n")
+    result = doit(repo, "-n", "4", "launch")
+    yield {"repo": repo, "tag": tag, "launch": result, "roster": read_roster(repo, tag)}
+    for c in docker_client.containers.list(all=True, filters={"label": f"nbfleet.course={tag}"}):
+        c.remove(force=True)
+
+
+def test_doit_launch_starts_every_server_from_the_roster(jupyter_course):
+    out = jupyter_course["launch"].stdout + jupyter_course["launch"].stderr
+    assert jupyter_course["launch"].returncode == 0, out
+    assert re.search(r"│\s*a\s*│\s*3\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*0\s*│", out), out
+
+
+def test_a_student_logs_in_with_the_roster_password_and_sees_only_their_folder(jupyter_course):
+    roster, repo = jupyter_course["roster"], jupyter_course["repo"]
+    s1, s2 = roster["s1"], roster["s2"]
+    assert requests.get(s1["url"] + "api/status", timeout=10).status_code == 403
+    wrong = requests.Session()
+    wrong.get(s1["url"] + "login", timeout=10)
+    r = wrong.post(s1["url"] + "login", data={"password": s2["password"], "_xsrf": wrong.cookies.get("_xsrf", "")},
+                   allow_redirects=False, timeout=10)
+    assert r.status_code != 302 and wrong.get(s1["url"] + "api/status", timeout=10).status_code == 403
+
+    (repo / "students" / "s2" / "private.txt").write_text("s2 only\n")
+    session = login(s1["url"], s1["password"])
+    # the server shows the student's home; their folder on the host is ~/work, and nothing of anyone else's
+    assert names(session, s1["url"]) == {"work"}
+    put = session.put(s1["url"] + "api/contents/work/hello.txt",
+                      json={"type": "file", "format": "text", "content": "hi\n"}, timeout=10)
+    assert put.status_code in (200, 201), put.text
+    assert names(session, s1["url"], "work") == {"hello.txt"}
+    for sneaky in ("work/../../s2", "../s2", "work/%2e%2e/s2"):
+        r = session.get(s1["url"] + "api/contents/" + sneaky, timeout=10)
+        assert r.status_code in (400, 403, 404), (sneaky, r.status_code)
+    written = repo / "students" / "s1" / "hello.txt"
+    assert written.read_text() == "hi\n"
+    assert (written.stat().st_uid, written.stat().st_gid) == (1000, 1000)  # the teacher's uid on the host
+
+    kernel = session.post(s1["url"] + "api/kernels", json={"name": "python3"}, timeout=60)
+    assert kernel.status_code == 201, kernel.text
+
+
+def test_the_admin_sees_the_students_and_the_teachers_material(jupyter_course):
+    boss = jupyter_course["roster"]["boss"]
+    (jupyter_course["repo"] / "students" / "s2" / "private.txt").write_text("s2 only\n")
+    session = login(boss["url"], boss["password"])
+    assert "course" in names(session, boss["url"])  # ~/course is the whole course folder
+    assert {"students", "course", "roster"} <= names(session, boss["url"], "course")
+    assert {"s1", "s2"} <= names(session, boss["url"], "course/students")
+    assert "answers.md" in names(session, boss["url"], "course/course/solutions")
+    r = session.get(boss["url"] + "api/contents/course/students/s2/private.txt", timeout=10)
+    assert r.status_code == 200 and r.json()["content"] == "s2 only\n"
+
+
+def test_docker_inspect_shows_no_plain_password(jupyter_course, docker_client):
+    passwords = [r["password"] for r in jupyter_course["roster"].values()]
+    for c in engine.list_containers(docker_client, jupyter_course["tag"]):
+        text = json.dumps(docker_client.api.inspect_container(c.id))
+        assert "argon2:" in text
+        assert not any(p in text for p in passwords)
+        info = docker_client.api.inspect_container(c.id)
+        assert info["Config"]["User"] == "1000:1000" and info["HostConfig"]["CapDrop"] == ["ALL"]
+
+
+def test_a_student_with_a_running_kernel_is_pending_until_forced(jupyter_course, docker_client):
+    repo, tag = jupyter_course["repo"], jupyter_course["tag"]
+    roster = jupyter_course["roster"]
+    s1 = roster["s1"]
+    (repo / "students" / "s1" / "hello.txt").write_text("hi\n")
+    session = login(s1["url"], s1["password"])
+    if not session.get(s1["url"] + "api/kernels", timeout=10).json():
+        assert session.post(s1["url"] + "api/kernels", json={"name": "python3"}, timeout=60).status_code == 201
+    act = engine.activity(docker_client, f"{tag}-s1")
+    assert act and act["kernels"] >= 1, act
+    ids = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
+
+    csv = repo / "roster" / "users.csv"  # give s1 and s2 a memory limit of their own: both need a recreate
+    lines = csv.read_text().splitlines()
+    lines[0] += f",{tag}_memory"
+    lines[1:] = [line + (",768m" if line.split(",")[0] in ("s1", "s2") else ",") for line in lines[1:]]
+    csv.write_text("\n".join(lines) + "\n")
+    result = doit(repo, "-n", "4", "launch")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert re.search(r"│\s*a\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*0\s*│", out), out  # s2 recreated, s1 pending
+    after = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
+    assert after["s1"] == ids["s1"] and after["s2"] != ids["s2"] and after["boss"] == ids["boss"]
+    assert session.get(s1["url"] + "api/kernels", timeout=10).json(), "s1's kernel was interrupted"
+
+    forced = doit(repo, "-n", "4", "launch:a", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    final = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
+    assert final["s1"] != ids["s1"]
+    assert docker_client.api.inspect_container(f"{tag}-s1")["HostConfig"]["Memory"] == 768 * 1024**2
+    assert (repo / "students" / "s1" / "hello.txt").read_text() == "hi\n"  # the student's work survived the recreate
+    assert login(s1["url"], s1["password"]).get(s1["url"] + "api/status", timeout=10).status_code == 200

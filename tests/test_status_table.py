@@ -1,0 +1,68 @@
+"""`doit status`: rows from the engine and from Jupyter inside each container; a static page that is safe to open."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from hosts_fixtures import cleanup_containers, container_entry, free_ports, random_course, tiny_image  # noqa: F401
+from nbfleet.launch import launch_host
+from nbfleet.status import Row, cells, host_rows, human_bytes, human_duration, render_page, write_page
+
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def test_durations_and_sizes_read_like_a_teacher_would_say_them():
+    assert human_duration(None) == ""
+    assert human_duration(59) == "0m 59s"
+    assert human_duration(3 * 3600 + 120) == "3h 02m"
+    assert human_duration(2 * 86400 + 7200) == "2d 2h"
+    assert human_bytes(None) == "" and human_bytes(512) == "512 B"
+    assert human_bytes(300 * 1024**2) == "300.0 MiB"
+
+
+def test_cells_show_state_working_and_activity_relative_to_now():
+    r = Row("s1", "lab1", "mbd-s1", 20000, "http://lab1:20000/", "running", uptime=3700,
+            last_activity="2026-11-21T11:55:00Z", working=True, memory=200 * 1024**2)
+    assert cells(r, NOW) == ["s1", "lab1", "20000", "running (working)", "1h 01m", "5m 00s ago", "200.0 MiB"]
+
+
+def test_page_links_each_student_and_escapes_what_the_roster_says(tmp_path):
+    rows = [Row("<script>x</script>", "lab1", "c1", 20000, "http://lab1:20000/", "running"),
+            Row("s2", "lab2", "c2", 20001, "http://lab2:20001/", "host unreachable")]
+    page = render_page(rows, "Big <Data>", NOW)
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert '<a href="http://lab2:20001/">s2</a>' in page
+    assert 'class="down"' in page and "Big &lt;Data&gt;" in page
+    out = write_page(rows, tmp_path / "build" / "status.html", "Big Data")
+    assert out.read_text().startswith("<!doctype html>")
+    assert not list(out.parent.glob(".status-*"))  # no temp file left behind
+
+
+@pytest.mark.docker
+def test_host_rows_report_running_stopped_and_missing_servers(tmp_path, docker_client, tiny_image, cleanup_containers):
+    course = random_course()
+    cleanup_containers.append((docker_client, course))
+    ports = free_ports(3)
+    entries = [container_entry(course, f"s{i}", ports[i], str(tmp_path / "students" / f"s{i}"), tiny_image["id"],
+                               public="127.0.0.1") for i in range(3)]
+    host = {"name": "local", "endpoint": "local", "public": "127.0.0.1", "ports": [20000, 20999],
+            "course_root": str(tmp_path), "tls": None}
+    manifest = {"host": host, "course": course, "scheme": "http", "image": {"name": "tiny", **tiny_image},
+                "containers": entries[:2]}
+    assert launch_host(manifest, 1000, 1000, progress=False).ok
+    docker_client.api.stop(entries[1]["name"], timeout=2)
+    manifest["containers"] = entries  # s2 is wanted but not launched yet
+    build = tmp_path / "build" / "launch"
+    build.mkdir(parents=True)
+    (build / "local.json").write_text(__import__("json").dumps(manifest))
+    settings = SimpleNamespace(build_dir=tmp_path / "build", course=SimpleNamespace(tag=course),
+                               launch=SimpleNamespace(idle_window=900.0))
+    rows = {r.student: r for r in host_rows(settings, SimpleNamespace(**host))}
+    assert rows["s0"].state == "running" and rows["s0"].uptime is not None and rows["s0"].uptime >= 0
+    assert rows["s0"].last_activity and rows["s0"].memory and rows["s0"].memory > 0
+    assert rows["s0"].url == entries[0]["url"] and rows["s0"].port == ports[0]
+    assert rows["s1"].state == "exited" and rows["s1"].memory is None
+    assert rows["s2"].state == "missing"
