@@ -124,9 +124,12 @@ def bench_noop(students: int, hosts: int) -> dict:
             lines.append(f"h{i} {e.endpoint} capacity={per_host} public=127.0.0.1 ports={base}-{base + per_host - 1} "
                          f"course_root={tmp / f'h{i}'}")
         repo = make_course_repo(tmp / "course", course, lines, [(f"s{i:04d}", False) for i in range(students)],
-                                image_record(local, tag), extra_toml='memory = "64m"\nready_timeout = "600s"')
-        setup = doit(repo, "-n", str(hosts), "launch", timeout=3600)
-        if setup.returncode != 0:
+                                image_record(local, tag), launch={"memory": "64m", "ready_timeout": "600s"})
+        for _ in range(3):  # a port taken meanwhile by another process fails one container; a rerun retries just it
+            setup = doit(repo, "-n", str(hosts), "launch", timeout=3600)
+            if setup.returncode == 0:
+                break
+        else:
             raise RuntimeError(f"setup launch failed: {(setup.stdout + setup.stderr)[-3000:]}")
         clients = [local] + [e.client for e in engines]
         running = sum(1 for cl in clients for c in cl.containers.list(filters={"label": f"nbfleet.course={course}"}))

@@ -122,8 +122,10 @@ def local_engine(timeout: float = API_TIMEOUT):
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    """One line for a teacher: the engine's own explanation when there is one (not the request URL around it)."""
+    text = getattr(exc, "explanation", None) or str(exc)
+    text = " ".join(str(text).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def ensure_image(client, image_id: str, tag: str, source=None) -> str:
@@ -299,26 +301,47 @@ def answers(url: str, timeout: float = 3.0) -> bool:
 
 
 def wait_until_answering(urls: Iterable[str], deadline: float, on_ready: Callable[[str], None] | None = None,
-                         workers: int = 16) -> list[str]:
-    """Poll every URL until it answers or ``deadline`` (time.monotonic()) passes; returns the URLs that never answered."""
+                         workers: int = 16, gone: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Poll every URL until it answers or ``deadline`` (time.monotonic()) passes.
+
+    Returns {url: reason} for the servers that never answered. ``gone(url)``, asked every few seconds while a
+    server is silent, returns a reason when waiting is pointless (its container exited), else "".
+    """
     import urllib3
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # self-signed course certificates
 
-    def one(url: str) -> str | None:
-        delay = 0.1
+    def one(url: str) -> str:
+        delay, next_check = 0.1, time.monotonic() + 3
         while True:
             if answers(url, timeout=min(3.0, max(deadline - time.monotonic(), 0.1))):
                 if on_ready:
                     on_ready(url)
-                return None
+                return ""
             if time.monotonic() >= deadline:
-                return url
+                return f"no answer at {url}"
+            if gone and time.monotonic() >= next_check:
+                reason = gone(url)
+                if reason:
+                    return reason
+                next_check = time.monotonic() + 3
             time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            delay = min(delay * 1.5, 0.5)
 
     urls = list(urls)
     if not urls:
-        return []
+        return {}
     with ThreadPoolExecutor(max_workers=min(workers, len(urls))) as pool:
-        return [u for u in pool.map(one, urls) if u]
+        return {u: why for u, why in zip(urls, pool.map(one, urls)) if why}
+
+
+def exited(client, name: str) -> str:
+    """"" while the container runs; else its state, exit code and last log line (why a server never answered)."""
+    try:
+        state = client.api.inspect_container(name)["State"]
+        if state.get("Running"):
+            return ""
+        logs = client.api.logs(name, tail=3).decode("utf-8", "replace").strip().splitlines()
+    except Exception as exc:  # noqa: BLE001
+        return f"cannot inspect: {_short(exc)}"
+    return f"{state.get('Status')} (exit code {state.get('ExitCode')})" + (f": {_short(Exception(logs[-1]))}" if logs else "")

@@ -102,7 +102,9 @@ def plan(desired: Iterable[dict], actual: Iterable[Any], working: Iterable[str] 
 
 def settled(desired: Iterable[dict], actual: Iterable[Any]) -> bool:
     """True when every desired container runs with its current settings and nothing else is there."""
-    return all(s.kind == "unchanged" for s in plan(desired, actual))
+    actual = list(actual)
+    running = {a.name for a in actual if a.state == "running"}
+    return all(s.kind == "unchanged" and s.name in running for s in plan(desired, actual))
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -214,7 +216,8 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         result.counts.update(s.kind for s in steps)
         by_name = {d["name"]: d for d in desired}
         todo = [s for s in steps if s.kind in ("create", "recreate", "start")]
-        say("containers", total=len(todo) + len([s for s in steps if s.kind == "remove"]) + len(todo), completed=0)
+        gone = [s for s in steps if s.kind in ("remove", "recreate")]
+        say("containers", total=len(gone) + len(todo), completed=0)  # one tick per removal, one per server answering
 
         def advance():
             if bar:
@@ -225,12 +228,11 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
             advance()
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            gone = [s for s in steps if s.kind in ("remove", "recreate")]
             for s, err in zip(gone, pool.map(_catch(remove), gone)):
                 if err:
                     result.failed[s.name] = err
             folders = [by_name[s.name]["folder"] for s in todo if s.name not in result.failed]
-            local = host["endpoint"] == "local"
+            local = host["endpoint"] == "local" or host["endpoint"].startswith("unix://")  # same file system
             admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
             engine.ensure_folders(client, [f for f in folders if f not in admins], teacher_uid, teacher_gid,
                                   image["id"], local)
@@ -247,10 +249,13 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
                 if err:
                     result.failed[s.name] = err
         say("waiting for servers")
-        waiting = {by_name[s.name]["url"]: s.name for s in todo if s.name not in result.failed}
-        silent = engine.wait_until_answering(waiting, time.monotonic() + ready_timeout, on_ready=lambda _u: advance())
-        for url in silent:
-            result.failed[waiting[url]] = f"no answer at {url} within {ready_timeout:g} s"
+        states = {a.name: a.state for a in actual}
+        check = todo + [s for s in steps if s.kind == "unchanged" and states.get(s.name) != "running"]  # e.g. restarting
+        waiting = {by_name[s.name]["url"]: s.name for s in check if s.name not in result.failed}
+        silent = engine.wait_until_answering(waiting, time.monotonic() + ready_timeout, on_ready=lambda _u: advance(),
+                                             gone=lambda url: engine.exited(client, waiting[url]))
+        for url, why in silent.items():
+            result.failed[waiting[url]] = why if not why.startswith("no answer") else f"{why} within {ready_timeout:g} s"
         client.close()
     except NbfleetError as exc:
         if isinstance(exc, engine.HostUnreachable) or exc.where.startswith("image"):

@@ -377,16 +377,19 @@ DOIT_CONFIG = {"backend": "sqlite3", "dep_file": "build/.doit.db", "reporter": R
 
 
 def make_course_repo(dest: Path, tag: str, hosts: list[str], students: list[tuple[str, bool]], image_record: dict,
-                     extra_toml: str = "") -> Path:
+                     launch: dict | None = None) -> Path:
     """A course repository in ``dest``: course.toml (tag ``tag``), hosts, roster (id, admin), an image record.
 
     Its dodo.py is nbfleet's minus the image tasks: the launch image is ``image_record`` (already on the engine).
+    ``launch`` overrides keys of course.toml's [launch] section.
     """
+    section = {"memory": "512m", "admin_memory": "1g", "cpus": 1.0, "ready_timeout": "90s", **(launch or {})}
+    launch_toml = "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "dodo.py").write_text(LAUNCH_DODO)
     (dest / "course.toml").write_text(
         f'[course]\nname = "Launch test"\ntag = "{tag}"\n\n[images]\nbuild = ["course-notebook"]\nlaunch = "course-notebook"\n\n'
-        f'[launch]\nmemory = "512m"\nadmin_memory = "1g"\ncpus = 1.0\nready_timeout = "90s"\n{extra_toml}\n')
+        f'[launch]\n{launch_toml}')
     (dest / "hosts").write_text("\n".join(hosts) + "\n")
     roster = dest / "roster"
     roster.mkdir(exist_ok=True)

@@ -120,4 +120,18 @@ def test_local_folders_are_made_directly_and_owned_by_the_teacher(tmp_path, dock
 def test_wait_until_answering_reports_servers_that_never_answer():
     t0 = time.monotonic()
     silent = engine.wait_until_answering(["http://127.0.0.1:1/"], time.monotonic() + 1.5)
-    assert silent == ["http://127.0.0.1:1/"] and time.monotonic() - t0 < 5
+    assert list(silent) == ["http://127.0.0.1:1/"] and time.monotonic() - t0 < 5
+
+
+def test_a_server_whose_container_exits_is_given_up_on_with_its_last_words(docker_client, tiny_image):
+    c = docker_client.containers.run(tiny_image["id"], ["sh", "-c", "echo cannot bind 8888 >&2; exit 3"],
+                                     entrypoint=[], detach=True, labels={"nbfleet.course": "engine-test"})
+    try:
+        c.wait(timeout=30)
+        t0 = time.monotonic()
+        silent = engine.wait_until_answering(["http://127.0.0.1:1/"], time.monotonic() + 60,
+                                             gone=lambda _u: engine.exited(docker_client, c.name))
+        assert time.monotonic() - t0 < 10
+        assert silent == {"http://127.0.0.1:1/": "exited (exit code 3): cannot bind 8888"}
+    finally:
+        c.remove(force=True)

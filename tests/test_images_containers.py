@@ -150,3 +150,26 @@ def test_pyspark_counts_a_dataframe_and_driver_memory_follows_the_limit(docker_c
     lines = dict(line.split(" ", 1) for line in out.decode().splitlines() if line.startswith(("COUNT", "DRIVER")))
     assert lines["COUNT"] == "334"
     assert lines["DRIVER"] == f"{1024 * 60 // 100}m"  # 60 % of the container's 1 GiB limit
+
+
+def test_a_too_large_spark_job_fails_with_sparks_error_not_the_oom_killer(docker_client, course_images):
+    code = (
+        "from pyspark.sql import SparkSession\n"
+        "s = SparkSession.builder.master('local[1]').getOrCreate()\n"
+        "try:\n"
+        "    s.range(0, 20_000_000).selectExpr('id', \"repeat('x', 50) as pad\").groupBy().agg({'pad': 'collect_list'}).collect()\n"
+        "    print('NO ERROR')\n"
+        "except Exception as exc:\n"
+        "    print('PYTHON SURVIVED', type(exc).__name__)\n"
+    )
+    container = docker_client.containers.run(record(course_images, "pyspark-notebook")["id"],
+                                             ["start.sh", "python", "-c", code], mem_limit="1g", detach=True)
+    try:
+        assert container.wait(timeout=300)["StatusCode"] == 0
+        container.reload()
+        logs = container.logs().decode()
+        assert not container.attrs["State"]["OOMKilled"]
+        assert "PYTHON SURVIVED Py4JJavaError" in logs
+        assert "java.lang.OutOfMemoryError: Java heap space" in logs
+    finally:
+        container.remove(force=True)

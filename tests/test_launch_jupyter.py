@@ -58,7 +58,7 @@ def jupyter_course(tmp_path_factory, docker_client, launch_image_record):
     repo = make_course_repo(tmp_path_factory.mktemp("jupyter") / "course", tag,
                             [f"a local capacity=5 public=127.0.0.1 ports={low}-{low + 9}"],
                             [("s1", False), ("s2", False), ("boss", True)], launch_image_record,
-                            extra_toml='idle_window = "15m"')
+                            launch={"idle_window": "15m"})
     (repo / "course" / "solutions").mkdir(parents=True)
     (repo / "course" / "solutions" / "answers.md").write_text("teacher only\n")
     result = doit(repo, "-n", "4", "launch")
@@ -149,10 +149,71 @@ def test_a_student_with_a_running_kernel_is_pending_until_forced(jupyter_course,
     assert after["s1"] == ids["s1"] and after["s2"] != ids["s2"] and after["boss"] == ids["boss"]
     assert session.get(s1["url"] + "api/kernels", timeout=10).json(), "s1's kernel was interrupted"
 
-    forced = doit(repo, "-n", "4", "launch:a", "--force")
+    forced = doit(repo, "-n", "4", "launch", "--force")  # the group flag reaches every host
     assert forced.returncode == 0, forced.stdout + forced.stderr
     final = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
     assert final["s1"] != ids["s1"]
     assert docker_client.api.inspect_container(f"{tag}-s1")["HostConfig"]["Memory"] == 768 * 1024**2
     assert (repo / "students" / "s1" / "hello.txt").read_text() == "hi\n"  # the student's work survived the recreate
     assert login(s1["url"], s1["password"]).get(s1["url"] + "api/status", timeout=10).status_code == 200
+
+
+def test_with_a_certificate_in_course_toml_every_server_speaks_https(tmp_path, docker_client, launch_image_record,
+                                                                     cleanup_containers):
+    import subprocess
+    import urllib3
+
+    tag = random_course()
+    cleanup_containers.append((docker_client, tag))
+    low = port_block(5)
+    repo = make_course_repo(tmp_path / "course", tag, [f"a local capacity=2 public=127.0.0.1 ports={low}-{low + 4}"],
+                            [("s1", False)], launch_image_record,
+                            launch={"tls_cert": "secrets/cert.pem", "tls_key": "secrets/key.pem"})
+    secrets_dir = repo / "secrets"
+    secrets_dir.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(secrets_dir / "key.pem"), "-out", str(secrets_dir / "cert.pem")],
+                   check=True, capture_output=True)
+    os.chown(secrets_dir / "key.pem", 1000, 1000)  # the server runs as the teacher and must read its key
+    os.chmod(secrets_dir / "key.pem", 0o600)
+    result = doit(repo, "-n", "4", "launch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    s1 = read_roster(repo, tag)["s1"]
+    assert s1["url"].startswith("https://127.0.0.1:")
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    s = requests.Session()
+    s.verify = str(secrets_dir / "cert.pem")
+    assert s.get(s1["url"] + "login", timeout=10).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        requests.get(s1["url"].replace("https://", "http://") + "login", timeout=10)
+
+
+def test_resetting_one_password_recreates_only_that_container_and_the_old_password_stops_working(jupyter_course,
+                                                                                                  docker_client):
+    import csv
+
+    repo, tag = jupyter_course["repo"], jupyter_course["tag"]
+    path = repo / "roster" / "users.csv"
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index("Password")
+    s2_row = next(r for r in rows[1:] if r[0] == "s2")
+    old = s2_row[col]
+    s2_row[col] = ""  # the teacher blanks the cell
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    ids = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
+    result = doit(repo, "-n", "4", "launch")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert re.search(r"│\s*a\s*│\s*0\s*│\s*1\s*│\s*2\s*│\s*0\s*│\s*0\s*│\s*0\s*│", out), out  # only s2 recreated
+    after = {c.student: c.id for c in engine.list_containers(docker_client, tag)}
+    assert {s for s in ids if ids[s] != after[s]} == {"s2"}
+    s2 = read_roster(repo, tag)["s2"]
+    assert s2["password"] and s2["password"] != old
+    login(s2["url"], s2["password"])
+    stale = requests.Session()
+    stale.get(s2["url"] + "login", timeout=10)
+    r = stale.post(s2["url"] + "login", data={"password": old, "_xsrf": stale.cookies.get("_xsrf", "")},
+                   allow_redirects=False, timeout=10)
+    assert r.status_code != 302 and stale.get(s2["url"] + "api/status", timeout=10).status_code == 403

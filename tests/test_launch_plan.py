@@ -76,6 +76,7 @@ def test_settled_only_when_all_run_with_current_hash_and_nothing_extra():
     assert not settled(desired, [Fake("c-a", "running", "h1"), Fake("c-b", "exited", "h1")])
     assert not settled(desired, [Fake("c-a", "running", "h1"), Fake("c-b", "running", "h0")])
     assert not settled(desired, [Fake("c-a", "running", "h1"), Fake("c-b", "running", "h1"), Fake("c-x", "running", "h1")])
+    assert not settled(desired, [Fake("c-a", "running", "h1"), Fake("c-b", "restarting", "h1")])  # crash-looping
 
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
@@ -142,3 +143,12 @@ def test_plan_has_one_step_per_container_and_never_loses_one(desired, actual, wo
                   desired[s] if by[f"c-{s}"] != "pending" else actual[s][1], s) for s in desired]
     again = kinds(plan(d, after, {f"c-{s}" for s in working}, force))
     assert set(again.values()) <= {"unchanged", "pending"}
+
+
+def test_force_given_to_the_launch_group_reaches_every_host():
+    from nbfleet.tasks.launch import _group_forced
+
+    assert _group_forced(["doit", "-n", "4", "launch", "--force"])
+    assert not _group_forced(["doit", "-n", "4", "launch"])
+    assert not _group_forced(["doit", "launch", "status", "--force"])  # that flag belongs to status
+    assert not _group_forced(["doit", "launch:a", "--force"])  # a subtask's own param, parsed by doit

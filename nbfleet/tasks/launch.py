@@ -83,10 +83,27 @@ def _print_result(result) -> None:
         console.print(f"  {result.counts['pending']} pending: students working now; `doit launch:{result.host} --force` interrupts them")
 
 
+def _group_forced(argv: list[str], task: str = "launch") -> bool:
+    """Was ``--force`` given to the group task itself (``doit -n 4 launch --force``)?
+
+    doit parses a group task's params but does not hand them to its subtasks, so the group's flag is read
+    from the command line here and becomes the subtasks' default.
+    """
+    for i, arg in enumerate(argv):
+        if arg == task:
+            for later in argv[i + 1:]:
+                if not later.startswith("-"):
+                    break
+                if later == "--force":
+                    return True
+    return False
+
+
 def task_launch():
     """Start or update every student's server, one subtask per host (`doit -n 4 launch` runs hosts in parallel)."""
-    yield {"basename": "launch", "name": None,
-           "doc": "start/update every student's server on every host (hosts in parallel with -n 4)"}
+    force = {**FORCE, "default": _group_forced(sys.argv)}
+    yield {"basename": "launch", "name": None, "params": [FORCE],
+           "doc": "start/update every student's server on every host (hosts in parallel with -n 4; --force)"}
     hosts = _hosts()
     if isinstance(hosts, NbfleetError):
         yield _bad_hosts(hosts)
@@ -100,7 +117,7 @@ def task_launch():
             "actions": [(action(_launch_host), [manifest])],
             "file_dep": [manifest],
             "uptodate": [(_engine_settled, [manifest])],
-            "params": [FORCE],
+            "params": [force],
             "verbosity": 2,
         }
 
