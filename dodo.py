@@ -15,10 +15,12 @@ from nbfleet.tasks.launch import task_launch, task_status, task_stop  # noqa: F4
 Path("build").mkdir(exist_ok=True)  # doit keeps its dependency database there
 
 DOIT_CONFIG = {
-    "default_tasks": ["images"],
+    # The main job: images, then the classroom, then the assignments, then a report.
+    "default_tasks": ["images", "roster", "manifests", "launch", "strip", "release", "mail", "status"],
     "backend": "sqlite3",
     "dep_file": "build/.doit.db",
     "reporter": Reporter,
     "verbosity": 2,
     "par_type": "thread",
+    "continue": True,  # an unreachable host must not stop the others
 }

@@ -110,31 +110,22 @@ def free_port() -> int:
 
 
 def free_ports(n: int) -> list[int]:
-    """``n`` distinct ports that are free now (held open together so none repeats)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """``n`` distinct ports that are free now, below the kernel's ephemeral range (see port_block)."""
+    low = port_block(n)
+    return list(range(low, low + n))
 
 
 class Engine:
     """A second, independent dockerd: own data-root, exec-root, socket, bridge and containerd namespaces."""
 
     def __init__(self, index: int):
-        self.tag = f"nbf{os.getpid() % 10000}{index}"
+        self.tag = f"nbf{secrets.token_hex(3)}{index}"  # unique: bridge, namespaces and folders of this engine
         self.dir = Path(tempfile.mkdtemp(prefix=f"{self.tag}-", dir="/tmp"))
         self.socket = self.dir / "docker.sock"
         self.endpoint = f"unix://{self.socket}"
         self.bridge = f"{self.tag}br"[:15]
         self.proc = None
-        subnet = 200 + (os.getpid() + index * 7) % 50
-        self.address = f"10.{subnet}.{index % 250}.1/24"
+        self.address = f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}.1/24"
         self.tcp_port = free_port()
         self.tcp_endpoint = f"tcp://127.0.0.1:{self.tcp_port}"
         self.tls: dict = {}
@@ -165,7 +156,10 @@ class Engine:
 
         self._make_tls()
         tls = self.dir / "tls"
-        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+        self.bridge_made = subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"]).returncode == 0
+        if not self.bridge_made:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise RuntimeError(f"cannot create bridge {self.bridge}")
         subprocess.run(["ip", "addr", "add", self.address, "dev", self.bridge], check=True)
         subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
         self.log = open(self.dir / "dockerd.log", "wb")
@@ -205,7 +199,8 @@ class Engine:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        subprocess.run(["ip", "link", "del", self.bridge], check=False, stderr=subprocess.DEVNULL)
+        if getattr(self, "bridge_made", False):
+            subprocess.run(["ip", "link", "del", self.bridge], check=False, stderr=subprocess.DEVNULL)
         # dockerd unmounts its layers on shutdown; anything left mounted below the data root goes now
         mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
                   if line.split()[1].startswith(str(self.dir))]
@@ -267,20 +262,39 @@ class Sshd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Each test module that imports these fixtures gets its own copy of them, so "session" scope alone would start one
+# engine per module. The engine and sshd are shared through this registry and stopped with the last user.
+_shared: dict[str, list] = {}
+
+
+def _acquire(key: str, make):
+    entry = _shared.setdefault(key, [None, 0])
+    if entry[0] is None:
+        entry[0] = make()
+    entry[1] += 1
+    return entry[0]
+
+
+def _release(key: str) -> None:
+    entry = _shared[key]
+    entry[1] -= 1
+    if entry[1] == 0:
+        entry[0].stop()
+        entry[0] = None
+
+
 @pytest.fixture(scope="session")
 def second_engine(docker_client):
     """A second, independent Docker engine on this machine, acting as a second lab server."""
-    engine = Engine(1).start()
-    yield engine
-    engine.stop()
+    yield _acquire("engine", lambda: Engine(1).start())
+    _release("engine")
 
 
 @pytest.fixture(scope="session")
 def ssh_host(second_engine):
     """The second engine reached over ssh:// through a real sshd on loopback; ``.home`` is the client's HOME."""
-    sshd = Sshd(second_engine).start()
-    yield sshd
-    sshd.stop()
+    yield _acquire("sshd", lambda: Sshd(second_engine).start())
+    _release("sshd")
 
 
 @pytest.fixture
@@ -387,8 +401,11 @@ def make_course_repo(dest: Path, tag: str, hosts: list[str], students: list[tupl
     launch_toml = "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "dodo.py").write_text(LAUNCH_DODO)
+    teacher = {"user": image_record.get("nb_user", "teacher"), "uid": image_record.get("nb_uid", 1000),
+               "gid": image_record.get("nb_gid", 1000)}
     (dest / "course.toml").write_text(
-        f'[course]\nname = "Launch test"\ntag = "{tag}"\n\n[images]\nbuild = ["course-notebook"]\nlaunch = "course-notebook"\n\n'
+        f'[course]\nname = "Launch test"\ntag = "{tag}"\n\n'
+        f'[teacher]\nuser = "{teacher["user"]}"\nuid = {teacher["uid"]}\ngid = {teacher["gid"]}\n\n[images]\nbuild = ["course-notebook"]\nlaunch = "course-notebook"\n\n'
         f'[launch]\n{launch_toml}')
     (dest / "hosts").write_text("\n".join(hosts) + "\n")
     roster = dest / "roster"
@@ -430,11 +447,16 @@ def image_record(client, tag: str, name: str = "course-notebook") -> dict:
 
 
 def port_block(n: int = 20) -> int:
-    """The first of ``n`` consecutive ports that are free now."""
+    """The first of ``n`` consecutive ports that are free now.
+
+    Chosen below the kernel's ephemeral range: a port there can be taken at any moment by an outgoing
+    connection, and Docker then fails to publish it ("address already in use").
+    """
     import random
 
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
-        low = random.randrange(30000, 60000 - n)
+        low = random.randrange(21000, max(ephemeral_low, 21000 + 2 * n) - n)
         socks = []
         try:
             for p in range(low, low + n):

