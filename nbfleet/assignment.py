@@ -15,10 +15,9 @@ import fnmatch
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
+from .atomic import copy_file, write_bytes
 from .errors import NbfleetError
 
 SOLUTIONS_SUFFIX = "-solutions.ipynb"
@@ -178,40 +177,6 @@ def read_notebook(path: Path, shown: str, node: bool = True):
     return nb, notes
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644, durable: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename: all or nothing.
-
-    ``durable`` also survives a power cut (fsync before the rename); build outputs that doit can remake skip it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def copy_atomic(source: Path, path: Path) -> None:
-    """Copy ``source`` byte for byte to ``path`` (temporary file + rename), keeping its permission bits."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, (source.stat().st_mode & 0o777) | 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def release_file(settings, assignment: str, name: str, source: Path | None = None) -> list[str]:
     """Write the student version of one released file (``name`` in build/release/<a>/); returns notes to show.
 
@@ -230,8 +195,8 @@ def release_file(settings, assignment: str, name: str, source: Path | None = Non
     shown = _shown(settings, source)
     try:
         if not source.name.endswith(".ipynb"):
-            copy_atomic(source, target)
-            write_atomic(record, _record(name, shown, [], ""), mode=0o600)
+            copy_file(source, target)
+            write_bytes(record, _record(name, shown, [], ""), mode=0o600, durable=False)
             return []
         nb, notes = read_notebook(source, shown, node=False)
         stripped = strip_notebook(nb, shown)
@@ -240,8 +205,8 @@ def release_file(settings, assignment: str, name: str, source: Path | None = Non
         if leaks:
             raise NbfleetError(f"{shown}", f"solution line {leaks[0].line!r} would be released in {leaks[0].place}")
         data = notebook_bytes(student)
-        write_atomic(record, _record(name, shown, sorted(stripped.region_lines), stripped.public), mode=0o600)
-        write_atomic(target, data)
+        write_bytes(record, _record(name, shown, sorted(stripped.region_lines), stripped.public), mode=0o600, durable=False)
+        write_bytes(target, data, durable=False)
         return notes
     except BaseException:
         target.unlink(missing_ok=True)
@@ -306,7 +271,7 @@ def guard_release(settings, assignment: str) -> dict:
             f"solution line {leak.line!r} would be released in {name} ({leak.place}){more}; nothing of it was released",
         )
     summary = {"assignment": assignment, "secrets": len(secrets), "files": checked}
-    write_atomic(strip_dir(settings, assignment) / GUARD_FILE, json.dumps(summary, indent=1, sort_keys=True).encode())
+    write_bytes(strip_dir(settings, assignment) / GUARD_FILE, json.dumps(summary, indent=1, sort_keys=True).encode())
     return summary
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import os
 import re
 import secrets
 import string
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from .atomic import write_text
 from .errors import NbfleetError
 from .hosts import Host, load_hosts
 
@@ -404,23 +404,7 @@ def write_table(table: Table, path: Path, students: Sequence[Student], rows: Seq
 
 def write_private(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically; the file has mode 0600 (it holds passwords)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-# ---------------------------------------------------------------- what the tasks call
-
+    write_text(Path(path), text, mode=0o600)
 
 def load_roster(settings, hosts: Sequence[Host] | None = None) -> Roster:
     """Read and validate the course's roster (without filling anything in)."""

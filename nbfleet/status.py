@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +179,7 @@ def render_page(rows: list[Row], title: str, now: dt.datetime | None = None) -> 
 
 def write_page(rows: list[Row], path: Path, title: str) -> Path:
     """Write build/status.html atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".status-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(render_page(rows, title))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    from .atomic import write_text
+
+    write_text(Path(path), render_page(rows, title), durable=False)
+    return Path(path)
