@@ -81,7 +81,11 @@ def released_files(settings, assignment: str) -> dict[str, Path]:
     if not top.is_dir():
         known = ", ".join(assignments(settings)) or "none"
         raise NbfleetError(str(top), f"no such assignment folder (assignments: {known})")
-    course = Path(settings.root).resolve()
+    # Symlinks may point into the course material (course/shared/…) but never at the rest of the repository:
+    # its roster holds passwords, build/ holds invitations, students/ holds other students' work.
+    course = Path(settings.solutions_dir).resolve().parent
+    if course == Path(settings.root).resolve():
+        course = Path(settings.solutions_dir).resolve()
     patterns = tuple(settings.release.teacher_only)
     out: dict[str, Path] = {}
     seen_dirs: set[Path] = set()
@@ -103,7 +107,7 @@ def released_files(settings, assignment: str) -> dict[str, Path]:
                 if not target.exists():
                     raise NbfleetError(str(path), f"symlink to {os.readlink(path)!r}, which does not exist")
                 if not target.is_relative_to(course):
-                    raise NbfleetError(str(path), f"symlink to {target}, outside the course folder {course}: copy the file in instead")
+                    raise NbfleetError(str(path), f"symlink to {target}, outside the course material folder {course}: copy the file in instead")
             if path.is_dir():
                 walk(path, relative + "/")
             elif path.is_file():
@@ -177,6 +181,18 @@ def read_notebook(path: Path, shown: str, node: bool = True):
     return nb, notes
 
 
+_MARKERS = (b"begin solution", b"end solution", b"begin hidden tests", b"end hidden tests")
+
+
+def _refuse_markers(source: Path, shown: str) -> None:
+    """A file that is not a notebook is copied as it is, so solution markers in it would release the solution."""
+    with open(source, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if any(marker in line.lower() for marker in _MARKERS):
+                raise NbfleetError(f"{shown}:{number}", "solution markers in a file that is not a notebook: it would be "
+                                   "released as it is (move the solution into a notebook, or mark the file teacher-only)")
+
+
 def release_file(settings, assignment: str, name: str, source: Path | None = None) -> list[str]:
     """Write the student version of one released file (``name`` in build/release/<a>/); returns notes to show.
 
@@ -194,7 +210,8 @@ def release_file(settings, assignment: str, name: str, source: Path | None = Non
     record = secrets_file(settings, assignment, name)
     shown = _shown(settings, source)
     try:
-        if not source.name.endswith(".ipynb"):
+        if not source.name.lower().endswith(".ipynb"):
+            _refuse_markers(source, shown)
             copy_file(source, target)
             write_bytes(record, _record(name, shown, [], ""), mode=0o600, durable=False)
             return []

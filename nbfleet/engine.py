@@ -263,12 +263,14 @@ def ensure_folders(client, folders: Iterable[str], uid: int, gid: int, image: st
         changed = []
         for f in folders:
             p = Path(f)
+            if p.is_symlink():  # a planted link must never make us chown (as root) whatever it points to
+                raise NbfleetError(f, "is a symlink, not a student folder: remove it (nbfleet will make the folder)")
             st = p.stat() if p.is_dir() else None
             if st is None:
                 p.mkdir(parents=True, exist_ok=True)
             if own and (st is None or (st.st_uid, st.st_gid) != (uid, gid)):
                 if os.geteuid() == 0:
-                    os.chown(p, uid, gid)
+                    os.chown(p, uid, gid, follow_symlinks=False)
                 changed.append(f)
             elif st is None:
                 changed.append(f)

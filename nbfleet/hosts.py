@@ -25,6 +25,7 @@ DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
 SSH_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 PORTS = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 OPTIONS = ("capacity", "public", "ports", "course_root", "tls_ca", "tls_cert", "tls_key")
 DEFAULT_CAPACITY = 50
 DEFAULT_PORTS = (20000, 20999)
@@ -111,7 +112,7 @@ def parse_hosts(text: str, label: str, root: Path) -> list[Host]:
             if key in options:
                 raise NbfleetError(where(col), f"option {key!r} given twice")
             options[key] = (col + len(key) + 1, value)
-        hosts.append(_host(name, endpoint, default_public, options, where, root))
+        hosts.append(_host(name, endpoint, default_public, options, where, root, ecol))
         seen_names[name] = number
         seen_endpoints[endpoint] = number
     if not hosts:
@@ -163,7 +164,7 @@ def _host_port(text: str, where: str, endpoint: str, need_port: bool) -> tuple[s
     return host, int(port_text)
 
 
-def _host(name, endpoint, default_public, options, where, root: Path) -> Host:
+def _host(name, endpoint, default_public, options, where, root: Path, ecol: int) -> Host:
     def opt(key):
         return options.get(key, (0, None))
 
@@ -210,6 +211,10 @@ def _host(name, endpoint, default_public, options, where, root: Path) -> Host:
             raise NbfleetError(where(opt("tls_ca")[0] or opt("tls_cert")[0] or opt("tls_key")[0]), "tls_ca/tls_cert/tls_key are for tcp:// endpoints only")
         if ("cert" in tls) != ("key" in tls):
             raise NbfleetError(where(opt("tls_cert")[0] or opt("tls_key")[0]), "tls_cert and tls_key go together")
+    if endpoint.startswith("tcp://") and set(tls) != {"ca", "cert", "key"} and default_public not in LOOPBACK:
+        # A Docker port without TLS gives root on that host to anyone on the network who can reach it.
+        raise NbfleetError(where(ecol), f"{endpoint!r}: a tcp:// engine needs tls_ca=, tls_cert= and tls_key= "
+                           "(plain tcp only on 127.0.0.1)")
     return Host(name, endpoint, capacity, public, ports, course_root, tls or None)
 
 

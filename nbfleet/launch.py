@@ -87,9 +87,9 @@ def plan(desired: Iterable[dict], actual: Iterable[Any], working: Iterable[str] 
         a = have.get(name)
         if a is None:
             kind = "create"
-        elif a.settings_hash != _hash(d) or a.state in ("dead", "removing"):
+        elif a.settings_hash != _hash(d) or a.state in ("dead", "removing", "paused"):  # the engine cannot start a paused one
             kind = "pending" if (a.state == "running" and name in working and not force) else "recreate"
-        elif a.state in ("created", "exited", "paused"):
+        elif a.state in ("created", "exited"):
             kind = "start"
         else:
             kind = "unchanged"

@@ -28,12 +28,12 @@ from typing import Callable, Iterable, Sequence
 from .atomic import write_text
 from .errors import NbfleetError
 from .hosts import Host, load_hosts
+from .settings import parse_memory
 
 REQUIRED = ("SNumber", "Name", "LastName", "Email")
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([kmg]?)b?$", re.I)
 PASSWORD_ALPHABET = string.ascii_letters + string.digits  # the Twente script's alphabet
 
 
@@ -247,12 +247,10 @@ def validate(table: Table, hosts: Sequence[Host], tag: str) -> tuple[list[Studen
             raise NbfleetError(where(cols.admin), f"{cols.admin} must be TRUE or FALSE, not {admins[r]!r}")
         memory = None
         if memories[r].strip():
-            m = MEMORY.match(memories[r].strip())
-            if not m:
-                raise NbfleetError(where(cols.memory), f"{memories[r]!r} is not a memory size such as '4g' or '512m'")
-            memory = int(float(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()])
-            if memory < 64 * 1024**2:
-                raise NbfleetError(where(cols.memory), f"{memories[r]!r} is too little memory for a notebook server (at least 64m)")
+            try:
+                memory = parse_memory(memories[r])
+            except ValueError as exc:
+                raise NbfleetError(where(cols.memory), str(exc)) from None
         server = servers[r].strip() or None
         if server is not None and server not in by_name:
             raise NbfleetError(where(cols.server), f"server {server!r} is not in hosts (known: {', '.join(by_name)}; "
@@ -280,7 +278,7 @@ def validate(table: Table, hosts: Sequence[Host], tag: str) -> tuple[list[Studen
                                    "(raise capacity= in hosts or move students to another host)")
         students.append(Student(
             id=sid, name=names[r].strip(), last_name=last_names[r].strip(), email=email, admin=admin_text == "TRUE",
-            server=server, port=port, password=passwords[r] or None, url=urls[r].strip() or None, memory=memory,
+            server=server, port=port, password=passwords[r].strip() or None, url=urls[r].strip() or None, memory=memory,
             line=table.line(r),
         ))
         rows.append(r)

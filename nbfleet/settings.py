@@ -22,6 +22,7 @@ TAG_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([kmg]?)b?$", re.I)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
+MIN_MEMORY = 64 * 1024**2
 ROOT_FALLBACK = ("teacher", 1000, 1000)  # a notebook server never runs as root
 
 
@@ -154,6 +155,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def parse_memory(text: str) -> int:
+    """``'2g'``, ``'512m'``, ``'1.5g'`` -> bytes; ValueError when it is not a size or below MIN_MEMORY."""
+    m = MEMORY.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a memory size such as '2g' or '512m'")
+    size = int(float(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()])
+    if size < MIN_MEMORY:  # Docker reads 0 as "no limit": a typo must not give anyone unlimited memory
+        raise ValueError(f"{text!r} is below the minimum of 64m for a notebook server")
+    return size
+
+
 def load(path: str | os.PathLike | None = None) -> Settings:
     """Read and validate ``course.toml`` (default: the one in the current folder or ``$NBFLEET_COURSE``)."""
     file = Path(path or os.environ.get("NBFLEET_COURSE") or "course.toml").resolve()
@@ -163,6 +175,8 @@ def load(path: str | os.PathLike | None = None) -> Settings:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise NbfleetError(file.name, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise NbfleetError(str(file), f"cannot read it: {exc.strerror}") from None
     return parse(data, file)
 
 
@@ -343,12 +357,12 @@ class _Reader:
 
     def memory(self, key: str, default: int) -> int:
         value = self.data.get(key, default)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        m = MEMORY.match(value) if isinstance(value, str) else None
-        if not m:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise NbfleetError(self.where(key), f"{value!r} is not a memory size such as '2g' or '512m'")
-        return int(float(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()])
+        try:
+            return parse_memory(str(value))
+        except ValueError as exc:
+            raise NbfleetError(self.where(key), str(exc)) from None
 
     def duration(self, key: str, default: float) -> float:
         value = self.data.get(key, default)

@@ -85,3 +85,12 @@ def test_two_sources_with_one_released_name_are_an_error(course):
     (top / "problem1.ipynb").write_bytes((top / "problem1-solutions.ipynb").read_bytes())
     with pytest.raises(NbfleetError, match="released as 'problem1.ipynb'"):
         released_files(course, "assignment1")
+
+
+def test_a_symlink_to_the_roster_is_refused(course):
+    roster = course.root / "roster"
+    roster.mkdir(exist_ok=True)
+    (roster / "users.csv").write_text("SNumber,Password\ns1,secret\n")
+    os.symlink("../../../roster/users.csv", course.solutions_dir / "assignment1" / "students.csv")
+    with pytest.raises(NbfleetError, match="outside the course material folder"):
+        released_files(course, "assignment1")

@@ -225,5 +225,21 @@ def test_doit_strip_reports_a_symlink_leaving_the_course_in_one_line(sample_cour
     os.symlink(tmp_path / "secret.txt", sample_course / "course/solutions/assignment1/secret.txt")
     result = doit(sample_course, "strip")
     assert result.returncode != 0
-    assert "outside the course folder" in result.stdout + result.stderr
+    assert "outside the course material folder" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_solution_markers_in_a_file_that_is_not_a_notebook_stop_the_release(course):
+    (top(course) / "helpers.py").write_text("def area(r):\n    ### BEGIN SOLUTION\n    return 3.14 * r * r\n    ### END SOLUTION\n")
+    with pytest.raises(NbfleetError) as err:
+        release_file(course, "assignment1", "helpers.py", top(course) / "helpers.py")
+    assert err.value.where.endswith("helpers.py:2") and "not a notebook" in err.value.what
+    assert not (release_dir(course, "assignment1") / "helpers.py").exists()
+
+
+def test_a_notebook_with_an_upper_case_extension_is_stripped_too(course):
+    source = top(course) / "problem1-solutions.ipynb"
+    (top(course) / "Extra.IPYNB").write_bytes(source.read_bytes())
+    release_file(course, "assignment1", "Extra.IPYNB", top(course) / "Extra.IPYNB")
+    text = (release_dir(course, "assignment1") / "Extra.IPYNB").read_text()
+    assert "BEGIN SOLUTION" not in text and "YOUR CODE HERE" in text

@@ -87,3 +87,13 @@ def test_a_missing_hosts_file_is_one_line(sample_course):
     (sample_course / "hosts").unlink()
     with pytest.raises(NbfleetError, match="^hosts: no hosts file"):
         load_hosts(load(sample_course / "course.toml"))
+
+
+def test_a_tcp_engine_without_tls_is_refused_unless_on_loopback(tmp_path):
+    from nbfleet.errors import NbfleetError
+    from nbfleet.hosts import parse_hosts
+
+    with pytest.raises(NbfleetError) as err:
+        parse_hosts("lab3 tcp://lab3.example.org:2375\n", "hosts", tmp_path)
+    assert err.value.where == "hosts:1:6" and "needs tls_ca=" in err.value.what
+    assert parse_hosts("lab3 tcp://127.0.0.1:2375\n", "hosts", tmp_path)[0].tls is None

@@ -118,3 +118,23 @@ def test_a_roster_readable_by_others_becomes_private_when_rewritten(sample_cours
     os.chmod(path, 0o644)
     fill_roster(load(sample_course / "course.toml"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_password_cell_of_only_spaces_counts_as_empty(sample_course):
+    settings = load(sample_course / "course.toml")
+    path = write(sample_course, ",".join(HEADER) + "\ns1,A,B,a@example.org,,,,   ,FALSE\n")
+    fill_roster(settings)
+    password = rows(path)[1][7]
+    assert password.strip() == password and len(password) == 12
+
+
+def test_a_non_ascii_mailbox_name_is_refused_naming_the_cell(sample_course):
+    from nbfleet.errors import NbfleetError
+
+    settings = load(sample_course / "course.toml")
+    path = write(sample_course, ",".join(HEADER) + "\ns1,Zoë,B,zoë@example.org,,,,,FALSE\n")
+    before = path.read_bytes()
+    with pytest.raises(NbfleetError) as err:
+        load_roster(settings)
+    assert err.value.where == "roster/users.csv:2:4" and "zoë@example.org" in err.value.what  # line 2, column 4 (Email)
+    assert path.read_bytes() == before

@@ -50,6 +50,8 @@ def test_auto_teacher_as_root_falls_back_to_a_non_root_user(tmp_path, monkeypatc
         ('[images]\nbuild = ["foundation"]\nlaunch = "course-notebook"\n', "course.toml: images.launch", "not in images.build"),
         ('[images]\nbuild = ["a", "a"]\n', "course.toml: images.build", "listed twice"),
         ('[launch]\nmemory = "lots"\n', "course.toml: launch.memory", "not a memory size"),
+        ('[launch]\nmemory = "0"\n', "course.toml: launch.memory", "below the minimum"),
+        ("[launch]\nadmin_memory = 0\n", "course.toml: launch.admin_memory", "below the minimum"),
         ('[launch]\ntls_cert = "c.pem"\n', "course.toml: launch.tls_cert", "go together"),
         ('[collect]\ndeadlines = { a1 = "tomorrow" }\n', "course.toml: collect.deadlines.a1", "not an ISO date-time"),
         ("[course\n", "course.toml", "not valid TOML"),

@@ -35,6 +35,7 @@ def test_triggers_rebuild_on_image_inputs_and_weekly():
     for path in ("docker-stacks/**", "course.toml", "**/requirements.txt"):
         assert path in on["push"]["paths"]
     assert on["schedule"][0]["cron"].split()[4] == "1"  # weekly, on Mondays
+    assert "pull_request" not in on  # a fork's pull request must never run as root on a self-hosted lab server
     steps = flow["jobs"]["images"]["steps"]
     cached = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))["with"]["path"]
     assert "build/.doit.db" in cached  # doit's dependency file survives between runs: only what changed is rebuilt

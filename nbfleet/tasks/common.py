@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from doit.exceptions import TaskFailed
+from doit.exceptions import TaskFailed, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from ..errors import NbfleetError
@@ -39,6 +39,16 @@ def action(fn):
     return run
 
 
+def _raise(error: NbfleetError):
+    raise error
+
+
+def fails_with(error: NbfleetError) -> list:
+    """The actions of a task that can only fail with ``error``: bad input found while listing tasks is said
+    when the task runs (so `doit list` still works), in its one line."""
+    return [(action(_raise), [error])]
+
+
 class Reporter(ConsoleReporter):
     """doit's console reporter, but a failure caused by bad input is one line: ``error: <where>: <what>``."""
 
@@ -48,10 +58,13 @@ class Reporter(ConsoleReporter):
         fail = result["exception"]
         if type(fail) is TaskFailed and not getattr(fail, "traceback", None):
             self.write(f"error: {fail.message}\n")
+        elif isinstance(fail, UnmetDependency):  # the cause was already said in its own line
+            self.write(f"-- {result['task'].name}: not run, a task it needs failed\n")
         else:
             super()._write_failure(result, write_exception)
 
     def complete_run(self):
         # A TaskFailed from bad input was already said in one line; show captured output only for crashes.
-        self.failures = [r for r in self.failures if not (type(r["exception"]) is TaskFailed)]
+        self.failures = [r for r in self.failures
+                         if not (type(r["exception"]) is TaskFailed or isinstance(r["exception"], UnmetDependency))]
         super().complete_run()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import NbfleetError
-from .common import action, settings
+from .common import action, fails_with, settings
 
 FORCE = {"name": "force", "long": "force", "type": bool, "default": False,
          "help": "recreate containers of students who are working right now too"}
@@ -26,12 +26,8 @@ def _hosts():
         return exc
 
 
-def _fail(error: NbfleetError):
-    raise error
-
-
 def _bad_hosts(error: NbfleetError) -> dict:
-    return {"name": "hosts", "doc": "the hosts file has a problem", "actions": [(action(_fail), [error])]}
+    return {"name": "hosts", "doc": "the hosts file has a problem", "actions": fails_with(error)}
 
 
 def manifest_path(host_name: str) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, settings
+from .common import action, fails_with, settings
 
 RESTORE = {
     "name": "restore",
@@ -37,7 +37,7 @@ def task_release():
         try:
             released = released_files(s, name)
         except NbfleetError as exc:  # said in one line when the task runs, not while listing tasks
-            yield {"name": name, "doc": doc, "actions": [(action(_fail), [str(exc)])], "uptodate": [False]}
+            yield {"name": name, "doc": doc, "actions": fails_with(exc), "uptodate": [False]}
             continue
         folder = release_dir(s, name)
         yield {
@@ -72,15 +72,14 @@ def task_collect():
         }
 
 
-def _fail(message: str):
-    raise NbfleetError("", message)
-
-
 def _release(assignment: str, restore: bool = False) -> None:
     from ..delivery import release
 
     report = release(settings(), assignment, restore=restore)
     print_release(report)
+    if report.blocked_students:  # fail, so that doit retries them next time instead of calling the release done
+        blocked = ", ".join(sorted(report.blocked_students))
+        raise NbfleetError(f"release:{assignment}", f"not delivered to {blocked} (see above); fix and run again")
 
 
 def _collect(assignment: str) -> None:

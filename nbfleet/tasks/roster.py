@@ -14,7 +14,7 @@ from pathlib import Path
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, settings
+from .common import action, fails_with, settings
 
 
 def _fill_roster():
@@ -68,10 +68,6 @@ def _write_manifest(host: str):
     print(f"{rel}: {count} containers" + ("" if rewritten else " (unchanged)"))
 
 
-def _fail(error: NbfleetError):
-    raise error
-
-
 def task_manifests():
     """doit manifests:<host>: the desired containers of each host, from roster, hosts, course.toml and the image."""
     from ..hosts import load_hosts
@@ -82,7 +78,7 @@ def task_manifests():
     try:
         hosts = load_hosts(s)
     except NbfleetError as exc:  # `doit list` still works; `doit manifests` fails with the one line
-        yield {"name": "hosts", "doc": "the hosts file has a problem", "actions": [action(functools.partial(_fail, exc))]}
+        yield {"name": "hosts", "doc": "the hosts file has a problem", "actions": fails_with(exc)}
         return
     deps = [str(p) for p in (s.roster_file, s.hosts_file, s.file, image_record_path(s))]
     for host in hosts:

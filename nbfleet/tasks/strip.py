@@ -9,7 +9,7 @@ from __future__ import annotations
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, settings
+from .common import action, fails_with, settings
 
 
 def _release_one(assignment: str, name: str, source: str) -> None:
@@ -28,10 +28,6 @@ def _guard(assignment: str) -> None:
     print(f"{assignment}: {len(summary['files'])} file(s) released, leak guard passed ({summary['secrets']} solution lines checked)")
 
 
-def _fail(message: str):
-    raise NbfleetError("", message)
-
-
 def task_strip():
     """Strip solutions: course/solutions/<a>/ -> build/release/<a>/ (one subtask per file; `strip:<a>` = all + leak guard)."""
     from ..assignment import assignments, release_dir, released_files, secrets_file, strip_dir, GUARD_FILE
@@ -43,7 +39,7 @@ def task_strip():
         try:
             files = released_files(s, a)
         except NbfleetError as exc:
-            yield {"name": a, "actions": [(action(_fail), [str(exc)])], "uptodate": [False],
+            yield {"name": a, "actions": fails_with(exc), "uptodate": [False],
                    "doc": f"strip and guard {a} (cannot: bad source folder)"}
             continue
         out = release_dir(s, a)
