@@ -96,6 +96,7 @@ def collect(settings, assignment: str, students: Iterable[str], *, progress=None
     check_students(students)
     deadline = settings.collect.deadlines.get(assignment)
     versions = {name: set(v) for name, v in load_ledger(ledger_path(settings, assignment))["versions"].items()}
+    versions[None] = set().union(*versions.values()) if versions else set()  # every released version, any name
     dest = submissions_dir(settings, assignment)
     dest.mkdir(parents=True, exist_ok=True)
     for leftover in dest.glob(".partial-*"):  # from a killed collect
@@ -198,7 +199,9 @@ def _copy_tree(dir_fd: int, rel: str, out: Path, sub: Submission, versions) -> N
             if entry is None:
                 sub.skipped[path] = "not a regular file"
                 continue
-            entry["released"] = entry["sha256"] in versions.get(path, ())
+            # any released version counts, also under another name: nbfleet's own copies beside a conflict
+            # (problem1.released-2.ipynb) are not the student's work
+            entry["released"] = entry["sha256"] in versions.get(path, ()) or entry["sha256"] in versions[None]
             sub.files[path] = entry
 
 

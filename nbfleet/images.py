@@ -72,6 +72,8 @@ def build_image(client, settings: Settings, stage: Stage, patched: Path, wheels:
     if wheels is not None:
         for whl in sorted(wheels.rglob("*")):
             if whl.is_file() and (whl.suffix == ".whl" or whl.name == "pinned.txt"):
+                if f"wheels/{whl.name}" in files:
+                    raise NbfleetError(str(whl), f"two wheels named {whl.name} in {wheels}")
                 files[f"wheels/{whl.name}"] = whl
     args = buildargs(settings, stage, parent["id"])
     dockerfile = patched.read_bytes()

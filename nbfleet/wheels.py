@@ -108,6 +108,10 @@ def resolve(
                 log(f"building a wheel from the sdist of {wanted}")
                 _pip(["wheel", "--no-deps", "-q", "-w", str(host_built), (pin[0] if pin else _spec(wanted, reqs))],
                      f"building {wanted}")
+    # pip download copies wheels it found in host-built/ into out/ and never refreshes them: a stale copy of a
+    # rebuilt local project would shadow the new one in the build context. Keep only the host-built one.
+    for whl in host_built.glob("*.whl"):
+        (out / whl.name).unlink(missing_ok=True)
     present = wheel_pins(out)
     for name, version in present.items():
         if name in parent_pins or name in exclude:
