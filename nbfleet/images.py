@@ -70,11 +70,10 @@ def build_image(client, settings: Settings, stage: Stage, patched: Path, wheels:
         raise NbfleetError(str(record_path(settings, stage.parent)), f"the parent of {stage.name} has not been built")
     files = {str(p.relative_to(stage.dockerfile.parent)): p for p in context_files(stage)}
     if wheels is not None:
-        for whl in sorted(wheels.rglob("*")):
-            if whl.is_file() and (whl.suffix == ".whl" or whl.name == "pinned.txt"):
-                if f"wheels/{whl.name}" in files:
-                    raise NbfleetError(str(whl), f"two wheels named {whl.name} in {wheels}")
-                files[f"wheels/{whl.name}"] = whl
+        # Wheels built here first: pip download may have left an older copy of one in the wheelhouse itself.
+        for whl in [*sorted(wheels.glob("host-built/*.whl")), *sorted(wheels.glob("*.whl")), wheels / "pinned.txt"]:
+            if whl.is_file():
+                files.setdefault(f"wheels/{whl.name}", whl)
     args = buildargs(settings, stage, parent["id"])
     dockerfile = patched.read_bytes()
     content = _digest(dockerfile, files, args)
