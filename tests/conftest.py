@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["hosts_fixtures"]  # a second engine, an sshd, a tiny server image: one of each per session
+
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = REPO.parent / "shared" / "conformance" / "nbgrader"
 

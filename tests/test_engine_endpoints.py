@@ -12,7 +12,7 @@ import time
 import docker
 import pytest
 
-from hosts_fixtures import random_course, second_engine, ssh_home, ssh_host, tiny_image  # noqa: F401
+from hosts_fixtures import random_course
 from nbfleet import engine
 from nbfleet.errors import NbfleetError
 from nbfleet.hosts import Host

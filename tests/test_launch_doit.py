@@ -10,10 +10,7 @@ import re
 import pytest
 import requests
 
-from hosts_fixtures import (  # noqa: F401 - fixtures
-    cleanup_containers, doit, image_record, make_course_repo, port_block, random_course, read_roster, second_engine,
-    ssh_host, tiny_image,
-)
+from hosts_fixtures import doit, image_record, make_course_repo, port_block, random_course, read_roster
 from nbfleet import engine
 
 pytestmark = pytest.mark.docker

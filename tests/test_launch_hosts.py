@@ -15,10 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hosts_fixtures import (  # noqa: F401 - fixtures
-    cleanup_containers, container_entry, free_ports, random_course, rehash, second_engine, ssh_home, ssh_host,
-    tiny_image,
-)
+from hosts_fixtures import container_entry, free_ports, random_course, rehash
 from nbfleet import engine
 from nbfleet.launch import launch_host
 

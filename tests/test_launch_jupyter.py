@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hosts_fixtures import cleanup_containers, doit, make_course_repo, port_block, random_course, read_roster  # noqa: F401
+from hosts_fixtures import doit, make_course_repo, port_block, random_course, read_roster
 from nbfleet import engine
 
 pytestmark = pytest.mark.docker

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hosts_fixtures import cleanup_containers, container_entry, free_ports, random_course, tiny_image  # noqa: F401
+from hosts_fixtures import container_entry, free_ports, random_course
 from nbfleet.launch import launch_host
 from nbfleet.status import Row, cells, host_rows, human_bytes, human_duration, render_page, write_page
 
