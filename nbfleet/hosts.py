@@ -74,6 +74,8 @@ def load_hosts(settings) -> list[Host]:
         raise NbfleetError(label, "no hosts file: list the lab servers, one a line (e.g. `local local capacity=40`)") from None
     except UnicodeDecodeError as exc:
         raise NbfleetError(label, f"not UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise NbfleetError(label, f"cannot read it: {exc.strerror}") from None
     return parse_hosts(text, label, Path(settings.root))
 
 

@@ -147,6 +147,8 @@ def read_table(path: Path, label: str) -> Table:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise NbfleetError(label, f"no roster: create it with the columns {', '.join(REQUIRED)} (see roster/users.csv in nbfleet's sample)") from None
+    except OSError as exc:
+        raise NbfleetError(label, f"cannot read it: {exc.strerror}") from None
     bom = raw.startswith(b"\xef\xbb\xbf")
     body = raw[3:] if bom else raw
     try:

@@ -97,3 +97,15 @@ def test_a_tcp_engine_without_tls_is_refused_unless_on_loopback(tmp_path):
         parse_hosts("lab3 tcp://lab3.example.org:2375\n", "hosts", tmp_path)
     assert err.value.where == "hosts:1:6" and "needs tls_ca=" in err.value.what
     assert parse_hosts("lab3 tcp://127.0.0.1:2375\n", "hosts", tmp_path)[0].tls is None
+
+
+def test_a_hosts_path_that_is_a_folder_is_one_clear_line(sample_course):
+    from nbfleet.errors import NbfleetError
+    from nbfleet.hosts import load_hosts
+    from nbfleet.settings import load
+
+    (sample_course / "hosts").unlink()
+    (sample_course / "hosts").mkdir()
+    with pytest.raises(NbfleetError) as err:
+        load_hosts(load(sample_course / "course.toml"))
+    assert err.value.where == "hosts" and "cannot read it" in err.value.what

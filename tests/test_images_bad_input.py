@@ -106,3 +106,15 @@ def test_debootstrap_failing(docker_client, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: course.toml: base (debootstrap bookworm from http://127.0.0.1:9/debian)"), lines
     assert not (tmp_path / "build" / "images" / "root.json").exists()
     assert not list((tmp_path / "build" / "tmp").glob("*"))  # the half-made tree is gone
+
+
+def test_no_engine_after_a_first_build_is_still_one_line(tmp_path):
+    folder = course(tmp_path, TEACHER + '[images]\nbuild = ["foundation"]\nlaunch = "foundation"\n')
+    shutil.copytree(REPO / "docker-stacks" / "foundation", folder / "docker-stacks" / "foundation")
+    (folder / "build" / "images").mkdir(parents=True)
+    (folder / "build" / "images" / "root.json").write_text('{"image": "root", "id": "sha256:0123"}\n')
+    result = run(folder, "base", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: Docker engine: none answers"), result.stdout + result.stderr
