@@ -89,6 +89,7 @@ def task_base():
         root_record(engine(), s, image_id)
 
     return {
+        "doc": "make the root image: debootstrap + docker import, no registry (again only when [base] changes)",
         "actions": [make],
         "targets": [record],
         "uptodate": [config_changed({**s.section("base"), "prefix": s.images.prefix}), _image_still_there(record)],
@@ -100,6 +101,8 @@ def task_dockerfiles():
     """Patch docker-stacks Dockerfiles: local parents, the teacher's NB_USER/NB_UID/NB_GID."""
     s = settings()
     stages = chain()
+    yield {"basename": "dockerfiles", "name": None,
+           "doc": "patch docker-stacks Dockerfiles: local parents, the teacher's NB_USER/NB_UID/NB_GID"}
     for stage in stages:
         target, _, _ = _paths(stage.name)
         parent_tag = f"{s.images.prefix}/{stage.parent}:{s.base.suite if stage.parent == 'root' else 'latest'}"
@@ -130,6 +133,8 @@ def task_wheels():
     """Resolve each image's Python packages into build/wheels/<image>/ for the image's own interpreter."""
     s = settings()
     stages = {st.name: st for st in chain()}
+    yield {"basename": "wheels", "name": None,
+           "doc": "resolve each image's Python packages into build/wheels/<image>/ for the image's own Python"}
     for stage in stages.values():
         if not _has_wheels(stage):
             continue
@@ -183,6 +188,8 @@ def task_images():
     """Build the course's images, only what changed, parents first (no registry, no PyPI inside builds)."""
     s = settings()
     stages = chain()
+    yield {"basename": "images", "name": None,
+           "doc": "build the course's images: only what changed, parents first, no registry, no PyPI in builds"}
     for stage in stages:
         patched, wheels, record = _paths(stage.name)
         from ..images import context_files

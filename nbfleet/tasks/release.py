@@ -31,7 +31,8 @@ def task_release():
     from ..delivery import ledger_path
 
     s = settings()
-    yield {"basename": "release", "name": None, "doc": task_release.__doc__.splitlines()[0]}
+    yield {"basename": "release", "name": None,
+           "doc": "deliver an assignment to every student, never touching what a student changed (release:<a>)"}
     for name in assignments(s):
         doc = f"deliver build/release/{name}/ to every student (--restore: bring back files they deleted)"
         try:
@@ -61,7 +62,8 @@ def task_collect():
     from ..assignment import assignments
 
     s = settings()
-    yield {"basename": "collect", "name": None, "doc": task_collect.__doc__.splitlines()[0]}
+    yield {"basename": "collect", "name": None,
+           "doc": "snapshot every student's copy into build/submissions/<a>/, late work flagged (collect:<a>)"}
     for name in assignments(s):
         yield {
             "name": name,

@@ -34,7 +34,8 @@ def task_strip():
 
     s = settings()
     release_settings = s.section("release")
-    yield {"basename": "strip", "name": None, "doc": task_strip.__doc__.splitlines()[0]}
+    yield {"basename": "strip", "name": None,
+           "doc": "strip solutions: course/solutions/<a>/ -> build/release/<a>/, then the leak guard (strip:<a>)"}
     for a in assignments(s):
         try:
             files = released_files(s, a)
