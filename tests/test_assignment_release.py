@@ -190,7 +190,7 @@ def test_doit_strip_restrips_only_the_edited_notebook(sample_course):
     assert ran(first.stdout) == {"strip:assignment1/problem1.ipynb", "strip:assignment1/problem2.ipynb",
                                  "strip:assignment1/data/measurements.csv", "strip:assignment1"}
     listing = doit(sample_course, "list")
-    assert "Strip solutions" in listing.stdout
+    assert "strip solutions" in listing.stdout
     assert ran(doit(sample_course, "strip").stdout) == set()
 
     src = sample_course / "course/solutions/assignment1/problem2-solutions.ipynb"
