@@ -37,6 +37,11 @@ def write_text(path: Path, text: str, mode: int = 0o644, durable: bool = True) -
     write_bytes(path, text.encode("utf-8"), mode, durable)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically, readable by its owner only (passwords, hashes, invitations)."""
+    write_text(path, text, mode=0o600)
+
+
 def write_json(path: Path, data, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` as indented, key-sorted JSON atomically."""
     write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", mode)

@@ -85,7 +85,7 @@ def write_invitations(settings, students: Sequence) -> tuple[list[Invitation], l
     Returns the invitations and the ids of students without an address. Invitations of students no longer in the
     roster are deleted (they hold passwords).
     """
-    from .roster import write_private
+    from .atomic import write_private
 
     label = _label(settings.mail.template, settings.root)
     try:
@@ -157,7 +157,7 @@ def send(settings, invitations: Sequence[Invitation], timeout: float = 30.0) -> 
     password from the environment variable ``mail.password_env``. A login is never sent in clear text except
     to a server on this machine.
     """
-    from .roster import write_private
+    from .atomic import write_private
 
     log_path = mail_dir(settings) / "sent.json"
     log = read_log(log_path)

@@ -145,7 +145,8 @@ def make_manifest(settings, host_name: str) -> tuple[Path, int, bool]:
     """``doit manifests:<host>``: write ``build/launch/<host>.json``; return (path, containers, rewritten?)."""
     from . import passwords
     from .hosts import load_hosts
-    from .roster import load_roster, write_private
+    from .atomic import write_private
+    from .roster import load_roster
 
     hosts = load_hosts(settings)
     host = next((h for h in hosts if h.name == host_name), None)

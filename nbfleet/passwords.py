@@ -57,7 +57,7 @@ def hashes_for(students: Iterable, cache: Path) -> dict[str, str]:
     Only a new or changed password is hashed (about 60 ms each, by design of argon2). Students no longer given
     are dropped from the cache; the cache is rewritten atomically (mode 0600) only when it changed.
     """
-    from .roster import write_private
+    from .atomic import write_private
 
     try:
         old = json.loads(Path(cache).read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .atomic import write_text
+from .atomic import write_private
 from .errors import NbfleetError
 from .hosts import Host, load_hosts
 from .settings import parse_memory
@@ -401,10 +401,6 @@ def write_table(table: Table, path: Path, students: Sequence[Student], rows: Seq
     text = ("\ufeff" if table.bom else "") + buffer.getvalue()
     write_private(Path(path), text)
 
-
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically; the file has mode 0600 (it holds passwords)."""
-    write_text(Path(path), text, mode=0o600)
 
 def load_roster(settings, hosts: Sequence[Host] | None = None) -> Roster:
     """Read and validate the course's roster (without filling anything in)."""

@@ -46,12 +46,11 @@ def engine():
 
 
 def _paths(name: str):
+    """An image's patched Dockerfile, wheelhouse and record."""
+    from ..images import record_path
+
     s = settings()
-    return (
-        s.build_dir / "dockerfiles" / name / "Dockerfile",
-        s.build_dir / "wheels" / name,
-        s.build_dir / "images" / f"{name}.json",
-    )
+    return s.build_dir / "dockerfiles" / name / "Dockerfile", s.build_dir / "wheels" / name, record_path(s, name)
 
 
 @functools.cache
@@ -78,7 +77,7 @@ def _image_still_there(record_file: Path):
 def task_base():
     """Make the root image with debootstrap + docker import (no registry); rebuilt only when [base] changes."""
     s = settings()
-    record = s.build_dir / "images" / "root.json"
+    record = _paths("root")[2]
 
     @action
     def make():
@@ -140,7 +139,7 @@ def task_wheels():
             continue
         _, folder, _ = _paths(stage.name)
         ancestor = _wheel_ancestor(stage, stages)
-        parent_record = s.build_dir / "images" / f"{stage.parent}.json"
+        parent_record = _paths(stage.parent)[2]
         requirements = stage.dockerfile.parent / "requirements.txt"
         exclude = _exclude_file(stage, stages)
         deps = [parent_record] + [p for p in (requirements, exclude) if p and p.is_file()]
@@ -190,11 +189,11 @@ def task_images():
     stages = chain()
     yield {"basename": "images", "name": None,
            "doc": "build the course's images: only what changed, parents first, no registry, no PyPI in builds"}
+    from ..images import context_files, record_path
+
     for stage in stages:
         patched, wheels, record = _paths(stage.name)
-        from ..images import context_files
-
-        deps = [patched, s.build_dir / "images" / f"{stage.parent}.json", *context_files(stage)]
+        deps = [patched, record_path(s, stage.parent), *context_files(stage)]
         if _has_wheels(stage):
             deps.append(wheels / "pinned.txt")
         extra = {"apt": list(s.images.course_apt_packages)} if stage.name == s.images.launch else {}
