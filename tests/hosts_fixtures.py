@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-DEBOOTSTRAP_ROOT = Path("/tmp/dbs/root")
 
 # The tiny image: a Debian root with a 20-line perl HTTP server standing in for Jupyter, so that
 # hundreds of "students" fit on one machine. It honours the image contract's parts launch relies on:
@@ -68,21 +67,20 @@ def tiny_image_on(client) -> str:
     except docker.errors.ImageNotFound:
         pass
     base = None
-    for candidate in ("nbfleet/root:bookworm", "nbfleet-test/root:latest"):
+    for candidate in ("nbfleet/root:bookworm", "nbfleet-test/root:bookworm"):
         try:
             client.images.get(candidate)
             base = candidate
             break
         except docker.errors.ImageNotFound:
             continue
-    if base is None:
-        if not DEBOOTSTRAP_ROOT.is_dir():
-            pytest.fail("no root image: run `doit base` (nbfleet/root:bookworm) or provide a debootstrap tree at /tmp/dbs/root")
-        with tempfile.TemporaryFile() as fh:
-            subprocess.run(["tar", "-C", str(DEBOOTSTRAP_ROOT), "-c", "."], stdout=fh, check=True)
-            fh.seek(0)
-            client.api.import_image_from_data(fh, repository="nbfleet-test/root", tag="latest")
-        base = "nbfleet-test/root:latest"
+    if base is None:  # no course built here yet: make a root image the way `doit base` does (debootstrap + import)
+        from nbfleet.rootfs import make_root_image
+        from nbfleet.settings import Base
+
+        base = "nbfleet-test/root:bookworm"
+        with tempfile.TemporaryDirectory() as work:
+            make_root_image(client, Base(), base, Path(work))
     ctx = io.BytesIO()
     with tarfile.open(fileobj=ctx, mode="w") as tar:
         for name, text in (("Dockerfile", TINY_DOCKERFILE.format(base=base)), ("start-notebook", TINY_SERVER),
