@@ -11,6 +11,7 @@ from nbfleet.tasks.roster import task_mail, task_manifests, task_roster  # noqa:
 from nbfleet.tasks.release import task_collect, task_release  # noqa: F401
 from nbfleet.tasks.strip import task_strip  # noqa: F401
 from nbfleet.tasks.launch import task_launch, task_status, task_stop  # noqa: F401
+from nbfleet.tasks.workshop import task_workshop  # noqa: F401
 
 Path("build").mkdir(exist_ok=True)  # doit keeps its dependency database there
 

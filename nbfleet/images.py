@@ -20,6 +20,7 @@ from .settings import Settings
 from .stacks import ROOT, Stage
 
 CONTEXT_SKIP = {"Dockerfile", "requirements.txt", "exclude.txt"}  # inputs of nbfleet itself, not of the build
+MATERIALS = "materials"  # the workshop's materials in the workshop image's build context
 
 
 def record_path(settings: Settings, name: str) -> Path:
@@ -46,6 +47,21 @@ def context_files(stage: Stage) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] not in CONTEXT_SKIP)
 
 
+def extra_context(settings: Settings, stage: Stage) -> dict[str, Path]:
+    """Build-context files from outside the image's folder, by their name in the context.
+
+    The workshop image gets the workshop's materials (course.toml [workshop] materials) as ``materials/``: changing
+    them rebuilds that image (its last layer) and nothing else.
+    """
+    if stage.name != settings.workshop.image:
+        return {}
+    folder = settings.workshop.materials
+    if not folder.is_dir():
+        raise NbfleetError(f"{settings.file.name}: workshop.materials", f"no such folder: {folder}")
+    return {f"{MATERIALS}/{p.relative_to(folder)}": p for p in sorted(folder.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
+
+
 def buildargs(settings: Settings, stage: Stage, parent_id: str) -> dict[str, str]:
     """Build arguments: the parent by id, the teacher's user, and the course's OS packages."""
     args = {"NB_USER": settings.teacher.user, "NB_UID": str(settings.teacher.uid), "NB_GID": str(settings.teacher.gid),
@@ -69,6 +85,8 @@ def build_image(client, settings: Settings, stage: Stage, patched: Path, wheels:
     if not parent.get("id"):
         raise NbfleetError(str(record_path(settings, stage.parent)), f"the parent of {stage.name} has not been built")
     files = {str(p.relative_to(stage.dockerfile.parent)): p for p in context_files(stage)}
+    extra = extra_context(settings, stage)
+    files.update(extra)
     if wheels is not None:
         # Wheels built here first: pip download may have left an older copy of one in the wheelhouse itself.
         for whl in [*sorted(wheels.glob("host-built/*.whl")), *sorted(wheels.glob("*.whl")), wheels / "pinned.txt"]:
@@ -87,6 +105,10 @@ def build_image(client, settings: Settings, stage: Stage, patched: Path, wheels:
             if "wheels/pinned.txt" not in files and b"wheels/" in dockerfile:
                 empty = tarfile.TarInfo("wheels/pinned.txt")
                 tar.addfile(empty, io.BytesIO(b""))
+            if stage.name == settings.workshop.image:  # COPY materials/ needs the folder even when it is empty
+                folder = tarfile.TarInfo(MATERIALS)
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(folder)
             for arc, path in sorted(files.items()):
                 tar.add(path, arcname=arc)
         ctx.seek(0)

@@ -100,6 +100,25 @@ class RosterOptions:
 
 
 @dataclass(frozen=True)
+class Workshop:
+    """A workshop on JupyterHub: anyone with the link gets a running notebook server from a warm pool."""
+
+    host: str = "local"  # a host of `hosts`, or "local" (this machine's engine)
+    port: int = 8000
+    pool_size: int = 5  # servers started and waiting for visitors (0: start one when a visitor arrives)
+    max_visitors: int = 10  # visitors with a server at once; one more is told the workshop is full
+    memory: int = 1024**3  # per visitor
+    cpus: float = 0.5
+    pids: int = 512
+    idle_timeout: float = 600.0
+    max_age: float = 0.0  # 0: no limit
+    pool_refill: int = 2  # servers started at once while the pool refills
+    materials: Path = Path("course/workshop")
+    image: str = "workshop-notebook"
+    hub_image: str = "workshop-hub"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``course.toml`` says, validated, with paths made absolute."""
 
@@ -114,6 +133,7 @@ class Settings:
     collect: Collect
     mail: Mail
     roster: RosterOptions = RosterOptions()
+    workshop: Workshop = Workshop()
 
     @property
     def build_dir(self) -> Path:
@@ -184,7 +204,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     """Validate the parsed TOML ``data`` of ``file``; raise NbfleetError naming the key on any problem."""
     root = file.parent
     r = _Reader(data, file.name)
-    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster"})
+    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster", "workshop"})
 
     c = r.section("course", {"name", "tag", "roster", "students", "solutions"})
     course = Course(
@@ -259,7 +279,39 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     )
     ro = r.section("roster", {"password_length"})
     roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions.password_length, low=8, integer=True)))
-    return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster)
+    return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster,
+                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root))
+
+
+def _workshop(w: "_Reader", root: Path) -> Workshop:
+    """The [workshop] section: ranges checked here, the host and the fit in memory when the workshop starts."""
+    host = w.match("host", Workshop.host, re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"), "a host name from `hosts` (or local)")
+    pool = int(w.number("pool_size", Workshop.pool_size, low=0, integer=True, high=1000))
+    most = int(w.number("max_visitors", Workshop.max_visitors, low=1, integer=True, high=1000))
+    if pool > most:
+        raise NbfleetError(w.where("pool_size"), f"{pool} waiting servers is more than max_visitors ({most}): "
+                           "the pool never holds more servers than visitors may have")
+    idle = w.duration("idle_timeout", Workshop.idle_timeout)
+    if idle < 10:
+        raise NbfleetError(w.where("idle_timeout"), f"{idle:g} s is too short: a visitor reading a page would lose their server (at least 10s)")
+    age = w.duration("max_age", Workshop.max_age)
+    if age and age < idle:
+        raise NbfleetError(w.where("max_age"), "is shorter than idle_timeout (0 means no limit)")
+    return Workshop(
+        host=host,
+        port=int(w.number("port", Workshop.port, low=1, integer=True, high=65535)),
+        pool_size=pool,
+        max_visitors=most,
+        memory=w.memory("memory", Workshop.memory),
+        cpus=w.number("cpus", Workshop.cpus, low=0.01, high=256),
+        pids=int(w.number("pids", Workshop.pids, low=16, integer=True, high=4194304)),
+        idle_timeout=idle,
+        max_age=age,
+        pool_refill=int(w.number("pool_refill", Workshop.pool_refill, low=1, integer=True, high=100)),
+        materials=w.path("materials", root, Workshop.materials),
+        image=w.match("image", Workshop.image, IMAGE_NAME, "an image name of images.build"),
+        hub_image=w.match("hub_image", Workshop.hub_image, IMAGE_NAME, "an image name of images.build"),
+    )
 
 
 def _teacher(t: "_Reader") -> Teacher:
@@ -333,12 +385,14 @@ class _Reader:
             raise NbfleetError(self.where(key), f"{value!r} is not true or false")
         return value
 
-    def number(self, key: str, default: float, low: float, integer: bool = False) -> float:
+    def number(self, key: str, default: float, low: float, integer: bool = False, high: float | None = None) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             raise NbfleetError(self.where(key), f"{value!r} is not {'an integer' if integer else 'a number'}")
         if value < low:
             raise NbfleetError(self.where(key), f"{value} is below the minimum {low}")
+        if high is not None and value > high:
+            raise NbfleetError(self.where(key), f"{value} is above the maximum {high}")
         return value
 
     def strlist(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -367,6 +421,8 @@ class _Reader:
     def duration(self, key: str, default: float) -> float:
         value = self.data.get(key, default)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise NbfleetError(self.where(key), f"{value} is negative: a duration is 0 or more, such as '15m' or '90s'")
             return float(value)
         m = DURATION.match(value) if isinstance(value, str) else None
         if not m:

@@ -36,13 +36,14 @@ def login(url: str, password: str, verify: bool = True) -> requests.Session:
     return session
 
 
-def run_code(session: requests.Session, url: str, code: str, timeout: float = 60.0) -> str:
-    """Start a python3 kernel through the REST API, evaluate ``code`` over its websocket, return the text result."""
+def run_code(session: requests.Session, url: str, code: str, timeout: float = 60.0, kernel: str = "python3") -> str:
+    """Start a ``kernel`` through the REST API, evaluate ``code`` over its websocket, return the text result
+    (the execute_result's text, or what the code printed when it has none, as Octave's kernel does)."""
     import websocket
 
-    kernel = session.post(f"{url}/api/kernels", json={"name": "python3"}, timeout=30)
-    kernel.raise_for_status()
-    kid = kernel.json()["id"]
+    started = session.post(f"{url}/api/kernels", json={"name": kernel}, timeout=30)
+    started.raise_for_status()
+    kid = started.json()["id"]
     ws_url = url.replace("http", "ws", 1) + f"/api/kernels/{kid}/channels"
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     ws = websocket.create_connection(ws_url, header=[f"Cookie: {cookie}"], timeout=timeout,
@@ -57,14 +58,19 @@ def run_code(session: requests.Session, url: str, code: str, timeout: float = 60
                         "allow_stdin": False},
         }))
         deadline = time.monotonic() + timeout
+        result, printed = None, []
         while time.monotonic() < deadline:
             msg = json.loads(ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            if msg["msg_type"] == "execute_result":
-                return msg["content"]["data"]["text/plain"]
-            if msg["msg_type"] == "error":
+            if msg["msg_type"] in ("execute_result", "display_data"):  # IRkernel shows values as display_data
+                result = msg["content"]["data"]["text/plain"]
+            elif msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
                 raise RuntimeError(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return result if result is not None else "".join(printed).strip()
         raise TimeoutError("no result from the kernel")
     finally:
         ws.close()

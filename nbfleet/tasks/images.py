@@ -14,7 +14,7 @@ from pathlib import Path
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, settings
+from .common import action, fails_with, settings
 
 NBFLEET_SOURCE = Path(__file__).resolve().parents[2]  # the checkout nbfleet itself is installed from
 
@@ -189,14 +189,22 @@ def task_images():
     stages = chain()
     yield {"basename": "images", "name": None,
            "doc": "build the course's images: only what changed, parents first, no registry, no PyPI in builds"}
-    from ..images import context_files, record_path
+    from ..images import context_files, extra_context, record_path
 
     for stage in stages:
         patched, wheels, record = _paths(stage.name)
         deps = [patched, record_path(s, stage.parent), *context_files(stage)]
+        try:
+            outside = extra_context(s, stage)
+        except NbfleetError as exc:
+            yield {"name": stage.name, "doc": f"build {s.images.prefix}/{stage.name}", "actions": fails_with(exc)}
+            continue
+        deps += outside.values()
         if _has_wheels(stage):
             deps.append(wheels / "pinned.txt")
         extra = {"apt": list(s.images.course_apt_packages)} if stage.name == s.images.launch else {}
+        if outside:  # a file taken out of the materials is a change too (file_dep only sees files that are there)
+            extra["context"] = sorted(outside)
 
         @action
         def build(stage=stage, patched=patched, wheels=wheels):

@@ -1,0 +1,122 @@
+"""Workshop benchmarks: nbfleet's warm pool against plain JupyterHub + DockerSpawner (tmpauthenticator, a server
+started when a visitor arrives), same hub image, same visitor image, same limits, one after the other in one run.
+
+1. A single visitor on a warm pool: first request to JupyterLab's page (following redirects).
+2. N visitors (20; 5 with --quick) arriving together: first request to JupyterLab's page, p50 and p95; and first
+   request to a kernel answering ``6*7`` (REST API + websocket), p50 and p95.
+
+The two workshops never run at the same time (each has the machine's 2 cores to itself). The images are the main
+course's (`doit images` in this repository).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def _lab(url: str, visitor) -> float:
+    """Seconds from the first request to JupyterLab's page, polling while a plain hub shows its spawn page."""
+    import re
+
+    start = time.monotonic()
+    r = visitor.arrive(timeout=120)
+    while not (r.status_code == 200 and r.url.split("?")[0].endswith("/lab") and "/user/" in r.url):
+        names = [m.group(1) for h in [*r.history, r] for m in [re.search(r"/(?:spawn-pending|spawn|user)/([^/?]+)", h.url)] if m]
+        if not names:
+            raise RuntimeError(f"no server for this visitor: {r.status_code} {r.url}")
+        time.sleep(0.1)
+        r = visitor.session.get(f"{url}/user/{names[-1]}/lab", timeout=120)
+        visitor.response = r
+    if visitor.user is None:
+        visitor.base = r.url.split("/lab")[0]
+        visitor.user = visitor.base.rsplit("/", 1)[-1]
+        xsrf = [c.value for c in visitor.session.cookies if c.name == "_xsrf" and c.path.startswith("/user/")]
+        visitor.session.headers["X-XSRFToken"] = xsrf[-1]
+    return time.monotonic() - start
+
+
+def _crowd(url: str, n: int) -> tuple[list[float], list[float]]:
+    from workshop_fixtures import Visitor
+
+    def one(_):
+        v = Visitor(url)
+        start = time.monotonic()
+        lab = _lab(url, v)
+        assert v.run("6*7") == "42"
+        return lab, time.monotonic() - start
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(one, range(n)))
+    return [r[0] for r in results], [r[1] for r in results]
+
+
+def _measure(repo: Path, n: int, pool: bool) -> dict:
+    from nbfleet import settings as settings_module
+    from nbfleet.workshop import service
+    from workshop_fixtures import Visitor, hub_users, wait_for
+
+    s = settings_module.load(repo / "course.toml")
+    url = service.up(s, say=lambda m: None)
+    try:
+        def free() -> int:
+            return sum(1 for u in hub_users(repo, url) if "pool" in u["groups"] and (u["servers"].get("") or {}).get("ready"))
+
+        single = _lab(url, Visitor(url))
+        if pool:
+            wait_for("pool full again", lambda: free() >= n, timeout=600, every=0.5)
+        else:
+            time.sleep(2)  # let the single visitor's kernel-less server settle before the crowd
+        labs, kernels = _crowd(url, n)
+        return {"single": single, "labs": labs, "kernels": kernels}
+    finally:
+        service.stop(s, say=lambda m: None)
+
+
+def run(quick: bool) -> list[dict]:
+    from hosts_fixtures import port_block, random_course
+    from workshop_fixtures import make_workshop_repo
+
+    n = 5 if quick else 20
+    tmp = Path(tempfile.mkdtemp(prefix="nbf-bench-workshop-"))
+    common = {"memory": "512m", "cpus": 0.5, "idle_timeout": "10m", "pool_refill": 4}
+    pooled = make_workshop_repo(tmp / "pool", random_course(), REPO,
+                                {**common, "pool_size": n, "max_visitors": n + 1, "port": port_block(1)})
+    ours = _measure(pooled, n, pool=True)
+    plain = make_workshop_repo(tmp / "plain", random_course(), REPO,
+                               {**common, "pool_size": 0, "max_visitors": n + 1, "port": port_block(1)})
+    naive = _measure(plain, n, pool=False)
+
+    rows = []
+    p50, p50n = statistics.median(ours["labs"]), statistics.median(naive["labs"])
+    p95, p95n = _p(ours["labs"], 0.95), _p(naive["labs"], 0.95)
+    rows.append({"benchmark": f"workshop: {n} visitors at once, first request → JupyterLab, p50", "ours_s": p50,
+                 "naive_s": p50n, "ratio": p50 / p50n, "goal": "≤ 1 s and ≤ 0.2× no pool",
+                 "met": p50 <= 1 and p50 / p50n <= 0.2, "note": "naive: plain JupyterHub + DockerSpawner + tmpauthenticator"})
+    rows.append({"benchmark": f"workshop: {n} visitors at once, first request → JupyterLab, p95", "ours_s": p95,
+                 "naive_s": p95n, "ratio": p95 / p95n, "goal": "≤ 3 s", "met": p95 <= 3, "note": ""})
+    k50, k50n = statistics.median(ours["kernels"]), statistics.median(naive["kernels"])
+    k95, k95n = _p(ours["kernels"], 0.95), _p(naive["kernels"], 0.95)
+    rows.append({"benchmark": f"workshop: {n} visitors at once, first request → kernel answers 6*7, p50", "ours_s": k50,
+                 "naive_s": k50n, "ratio": k50 / k50n, "goal": "report", "met": True,
+                 "note": f"{n} ipykernels start together on 2 cores: kernel start-up CPU bounds both"})
+    rows.append({"benchmark": f"workshop: {n} visitors at once, first request → kernel answers 6*7, p95", "ours_s": k95,
+                 "naive_s": k95n, "ratio": k95 / k95n, "goal": "report", "met": True, "note": ""})
+    rows.append({"benchmark": "workshop: one visitor, warm pool → JupyterLab", "ours_s": ours["single"],
+                 "naive_s": naive["single"], "ratio": ours["single"] / naive["single"], "goal": "≤ 0.5 s",
+                 "met": ours["single"] <= 0.5, "note": "naive: the server starts when the visitor arrives"})
+    return rows
