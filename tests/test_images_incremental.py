@@ -103,3 +103,32 @@ def test_a_removed_image_is_rebuilt(docker_client, tiny_course):
         docker_client.images.remove(tag, force=True)
     _, built = doit_images(tiny_course)
     assert built == {"tiny-c"}
+
+
+def test_workshop_materials_rebuild_only_the_workshop_image(docker_client, tiny_course):
+    # The workshop image takes course.toml's [workshop] materials into its build context (as materials/).
+    (tiny_course / "docker-stacks" / "tiny-w").mkdir()
+    (tiny_course / "docker-stacks" / "tiny-w" / "Dockerfile").write_text(
+        "ARG BASE_IMAGE=nbft/tiny-a\nFROM $BASE_IMAGE\nCOPY materials/ /srv/materials/\n")
+    mats = tiny_course / "mats"
+    mats.mkdir()
+    (mats / "intro.ipynb").write_text("{}")
+    toml = (tiny_course / "course.toml").read_text()
+    toml = toml.replace('"tiny-c"]', '"tiny-c", "tiny-w"]') + '[workshop]\nimage = "tiny-w"\nmaterials = "mats"\n'
+    (tiny_course / "course.toml").write_text(toml)
+    _, built = doit_images(tiny_course)
+    assert built == {"tiny-w"}
+
+    def listing() -> list[str]:
+        out = docker_client.containers.run(ids(tiny_course)["tiny-w"], ["ls", "/srv/materials"], remove=True)
+        return out.decode().split()
+
+    assert listing() == ["intro.ipynb"]
+    (mats / "day2.ipynb").write_text("{}")
+    _, built = doit_images(tiny_course)
+    assert built == {"tiny-w"} and listing() == ["day2.ipynb", "intro.ipynb"]
+    (mats / "intro.ipynb").unlink()  # a file taken out is a change too
+    _, built = doit_images(tiny_course)
+    assert built == {"tiny-w"} and listing() == ["day2.ipynb"]
+    _, built = doit_images(tiny_course)
+    assert built == set()

@@ -9,6 +9,7 @@ culled, the pool kept), and `doit workshop:stop`.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -192,29 +193,63 @@ def test_a_killed_hub_comes_back_with_doit_workshop_and_visitors_keep_their_serv
     assert v.run("6*7") == "42"
 
 
-def test_idle_visitors_are_culled_and_pool_servers_are_not(workshop):
-    # An update: a short idle timeout and more places. The hub is recreated, visitors keep their servers, the pool
-    # refills; then every visitor (idle from here on) is culled while the servers waiting in the pool stay.
-    record = json.loads((workshop["repo"] / "build" / "images" / "workshop-notebook.json").read_text())
-    write_settings(workshop["repo"], workshop["tag"], record,
-                   {**SETTINGS, "port": workshop["port"], "idle_timeout": "20s", "max_visitors": 30})
-    result = doit(workshop["repo"], "workshop", timeout=600)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0 and "hub recreated" in out and "proxy" not in out, out
-    users = hub_users(workshop["repo"], workshop["url"])
-    waiting = {u["name"]: container_of(workshop, u["name"]).id for u in users
-               if "pool" in u["groups"] and (u["servers"].get("") or {}).get("ready")}
-    assert len(waiting) == 6  # min(pool_size, max_visitors - 24 visitors)
+def new_materials_image(client, record: dict) -> dict:
+    """The visitors' image as `doit images` makes it after a change of the materials: one more file in the home."""
+    import io
+
+    dockerfile = f"FROM {record['id']}\nRUN echo 'day two' > /home/{record['nb_user']}/day2.md\n"
+    image, _ = client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True)
+    return {**record, "id": image.id, "tags": [record["tags"][0], f"{record['tags'][0].split(':')[0]}:{image.id[7:19]}"]}
+
+
+def test_an_update_keeps_visitors_renews_the_pool_and_culls_only_idle_visitors(workshop):
+    # The update: new materials (a new visitors' image), a short idle timeout and more places. The hub is
+    # recreated, visitors keep their servers, the pool is started anew from the new image; then every visitor
+    # (idle from here on) is culled while the servers waiting in the pool stay, and the pool refills.
+    repo, client = workshop["repo"], workshop["client"]
+    first = workshop["visitors"]["first"]
+    kept = container_of(workshop, first.user).id
+    old = json.loads((repo / "build" / "images" / "workshop-notebook.json").read_text())
+    new = new_materials_image(client, old)
+    (repo / "build" / "images" / "workshop-notebook.json").write_text(json.dumps(new))
+    write_settings(repo, workshop["tag"], old, {**SETTINGS, "port": workshop["port"], "idle_timeout": "20s",
+                                                "max_visitors": 30})
+    working = threading.Event()
+    working.set()
+
+    def keep_working():  # the first visitor goes on working through the update (the others are idle)
+        while working.is_set():
+            first.api("GET", "contents")
+            time.sleep(2)
+
+    worker = threading.Thread(target=keep_working, daemon=True)
+    worker.start()
+    try:
+        result = doit(repo, "workshop", timeout=600)
+        out = result.stdout + result.stderr
+        assert result.returncode == 0 and "hub recreated" in out and "proxy" not in out, out
+        assert container_of(workshop, first.user).id == kept  # a working visitor keeps their server
+    finally:
+        working.clear()
+        worker.join()
+
+    def waiting() -> dict[str, str]:
+        users = hub_users(repo, workshop["url"])
+        return {u["name"]: container_of(workshop, u["name"]).image.id for u in users
+                if "pool" in u["groups"] and (u["servers"].get("") or {}).get("ready")}
+
+    pool = wait_for("the pool renewed from the new image",
+                    lambda: (w := waiting()) and len(w) >= 6 and set(w.values()) == {new["id"]} and w, timeout=300)
     culled_at = wait_for("every idle visitor culled", lambda: not visitors_of(workshop) and time.monotonic(),
                          timeout=120, every=2)
-    gone = [c for c in workshop["client"].containers.list(all=True, filters={"label": "nbfleet.workshop.role=visitor"})
-            if c.name in {f"{workshop['tag']}-workshop-{v.user}" for v in workshop["visitors"]["crowd"]}]
-    assert gone == []  # their containers are removed, not just stopped
-    for name, cid in waiting.items():  # the pool's servers were never culled
-        assert container_of(workshop, name).id == cid
-    wait_for("the pool refilled to pool_size", lambda: sum(
-        1 for u in hub_users(workshop["repo"], workshop["url"])
-        if "pool" in u["groups"] and (u["servers"].get("") or {}).get("ready")) == 20, timeout=300, every=2)
+    crowd = {f"{workshop['tag']}-workshop-{v.user}" for v in workshop["visitors"]["crowd"]}
+    assert not [c for c in client.containers.list(all=True) if c.name in crowd]  # removed, not just stopped
+    for name in pool:  # the pool's servers were never culled
+        assert container_of(workshop, name).image.id == new["id"]
+    wait_for("the pool refilled to pool_size", lambda: len(waiting()) == 20, timeout=300, every=2)
+    fresh = Visitor(workshop["url"])
+    assert fresh.arrive().status_code == 200
+    assert "day2.md" in {i["name"] for i in fresh.api("GET", "contents").json()["content"]}
     assert culled_at
 
 
