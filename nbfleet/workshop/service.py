@@ -132,10 +132,8 @@ class WorkshopHost:
             return "started"
         if current is not None:
             current.remove(force=True)
-        kwargs = dict(spec)
-        kwargs["ports"] = {k: v for k, v in spec.get("ports", {}).items()}
         try:
-            self.client.containers.run(detach=True, **kwargs)
+            self.client.containers.run(detach=True, **spec)
         except Exception as exc:  # noqa: BLE001 - the engine's own words, in one line
             raise NbfleetError(f"workshop {spec['name']}", f"cannot start it: {engine._short(exc)}") from None
         return "recreated" if current is not None else "created"
