@@ -5,13 +5,25 @@ Only task declarations live here; what each task does lives in the nbfleet packa
 
 from pathlib import Path
 
+from nbfleet.tasks import images, launch, release, roster, strip, workshop
 from nbfleet.tasks.common import Reporter
-from nbfleet.tasks.images import task_base, task_dockerfiles, task_images, task_wheels  # noqa: F401
-from nbfleet.tasks.roster import task_mail, task_manifests, task_roster  # noqa: F401
-from nbfleet.tasks.release import task_collect, task_release  # noqa: F401
-from nbfleet.tasks.strip import task_strip  # noqa: F401
-from nbfleet.tasks.launch import task_launch, task_status, task_stop  # noqa: F401
-from nbfleet.tasks.workshop import task_workshop  # noqa: F401
+
+# The menu, in the order of the pipeline: `doit list` shows the tasks in the order they are defined here.
+def task_base(): return images.task_base()  # noqa: E302,E704
+def task_dockerfiles(): return images.task_dockerfiles()  # noqa: E704
+def task_wheels(): return images.task_wheels()  # noqa: E704
+def task_images(): return images.task_images()  # noqa: E704
+def task_roster(): return roster.task_roster()  # noqa: E704
+def task_manifests(): return roster.task_manifests()  # noqa: E704
+def task_launch(): return launch.task_launch()  # noqa: E704
+def task_strip(): return strip.task_strip()  # noqa: E704
+def task_release(): return release.task_release()  # noqa: E704
+def task_collect(): return release.task_collect()  # noqa: E704
+def task_mail(): return roster.task_mail()  # noqa: E704
+def task_status(): return launch.task_status()  # noqa: E704
+def task_stop(): return launch.task_stop()  # noqa: E704
+def task_workshop(): return workshop.task_workshop()  # noqa: E704
+
 
 Path("build").mkdir(exist_ok=True)  # doit keeps its dependency database there
 

@@ -193,8 +193,12 @@ def load(path: str | os.PathLike | None = None) -> Settings:
         raise NbfleetError(str(file), "no such settings file (a course needs a course.toml)")
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise NbfleetError(file.name, f"not valid TOML: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        where = f"{file.name}:{m.group(1)}:{m.group(2)}" if m else file.name
+        raise NbfleetError(where, f"not valid TOML: {str(exc)[: m.start()] if m else exc}") from None
+    except UnicodeDecodeError as exc:
+        raise NbfleetError(file.name, f"not valid TOML: not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise NbfleetError(str(file), f"cannot read it: {exc.strerror}") from None
     return parse(data, file)
@@ -249,13 +253,16 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     tls_key = la.path("tls_key", root, None)
     if (tls_cert is None) != (tls_key is None):
         raise NbfleetError(la.where("tls_cert"), "tls_cert and tls_key go together: give both or neither")
+    for key, path in (("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if path is not None:
+            _readable_file(path, la.where(key))
     launch = Launch(
         memory=la.memory("memory", Launch.memory),
         admin_memory=la.memory("admin_memory", Launch.admin_memory),
         cpus=la.number("cpus", Launch.cpus, low=0.01),
         pids=int(la.number("pids", Launch.pids, low=16, integer=True)),
         idle_window=la.duration("idle_window", Launch.idle_window),
-        ready_timeout=la.duration("ready_timeout", Launch.ready_timeout),
+        ready_timeout=la.duration("ready_timeout", Launch.ready_timeout, low=1),
         tls_cert=tls_cert,
         tls_key=tls_key,
     )
@@ -272,7 +279,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         sender=m.str("sender", Mail.sender),
         subject=m.str("subject", Mail.subject),
         smtp_host=m.str("smtp_host", Mail.smtp_host),
-        smtp_port=int(m.number("smtp_port", Mail.smtp_port, low=1, integer=True)),
+        smtp_port=int(m.number("smtp_port", Mail.smtp_port, low=1, integer=True, high=65535)),
         starttls=m.bool("starttls", False),
         user=m.str("user", ""),
         password_env=m.str("password_env", Mail.password_env),
@@ -314,6 +321,17 @@ def _workshop(w: "_Reader", root: Path) -> Workshop:
     )
 
 
+def _readable_file(path: Path, where: str) -> None:
+    """A file that nbfleet reads later must be there and readable now (a run must not half-happen first)."""
+    if not path.is_file():
+        raise NbfleetError(where, f"no such file: {path}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise NbfleetError(where, f"cannot read {path}: {exc.strerror}") from None
+
+
 def _teacher(t: "_Reader") -> Teacher:
     """The teacher's login and ids; ``auto`` means whoever runs nbfleet (root falls back, see ROOT_FALLBACK)."""
     user, uid, gid = t.get("user", "auto"), t.get("uid", "auto"), t.get("gid", "auto")
@@ -341,6 +359,14 @@ def _teacher(t: "_Reader") -> Teacher:
     return Teacher(user, uid, gid)
 
 
+def _did_you_mean(key: str, known: set[str]) -> str:
+    """`` (did you mean memory?)`` for a near miss, else the list of known names."""
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+
+
 class _Reader:
     """Typed access to one TOML table, with errors that name file and key."""
 
@@ -353,7 +379,7 @@ class _Reader:
     def only_sections(self, allowed: set[str]) -> None:
         for key, value in self.data.items():
             if key not in allowed:
-                raise NbfleetError(self.where(key), f"unknown section (known: {', '.join(sorted(allowed))})")
+                raise NbfleetError(self.where(key), f"unknown section{_did_you_mean(key, allowed)}")
             if not isinstance(value, dict):
                 raise NbfleetError(self.where(key), "must be a table ([section])")
 
@@ -361,7 +387,7 @@ class _Reader:
         sub = _Reader(self.data.get(name, {}), self.file, f"{name}.")
         for key in sub.data:
             if key not in allowed:
-                raise NbfleetError(sub.where(key), f"unknown key (known: {', '.join(sorted(allowed))})")
+                raise NbfleetError(sub.where(key), f"unknown key{_did_you_mean(key, allowed)}")
         return sub
 
     def get(self, key: str, default: Any) -> Any:
@@ -418,16 +444,21 @@ class _Reader:
         except ValueError as exc:
             raise NbfleetError(self.where(key), str(exc)) from None
 
-    def duration(self, key: str, default: float) -> float:
+    def duration(self, key: str, default: float, low: float = 0) -> float:
+        """Seconds, from a number or ``'15m'``/``'90s'``/``'2h'``; at least ``low``."""
         value = self.data.get(key, default)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value < 0:
-                raise NbfleetError(self.where(key), f"{value} is negative: a duration is 0 or more, such as '15m' or '90s'")
-            return float(value)
-        m = DURATION.match(value) if isinstance(value, str) else None
-        if not m:
-            raise NbfleetError(self.where(key), f"{value!r} is not a duration such as '15m' or '90s'")
-        return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+            seconds = float(value)
+        else:
+            m = DURATION.match(value) if isinstance(value, str) else None
+            if not m:
+                raise NbfleetError(self.where(key), f"{value!r} is not a duration such as '15m' or '90s'")
+            seconds = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        if seconds < 0:
+            raise NbfleetError(self.where(key), f"{value} is negative: a duration is 0 or more, such as '15m' or '90s'")
+        if seconds < low:
+            raise NbfleetError(self.where(key), f"{value} is below the minimum of {low:g} s")
+        return seconds
 
     def deadlines(self, key: str) -> dict[str, dt.datetime]:
         value = self.data.get(key, {})

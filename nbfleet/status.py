@@ -30,6 +30,7 @@ class Row:
     state: str  # running, exited, created, ..., missing (in the manifest, not on the host), host unreachable
     uptime: float | None = None  # seconds since the Jupyter server started
     last_activity: str = ""  # ISO time, as Jupyter reports it
+    idle: float | None = None  # seconds since last_activity, at the same instant as uptime (never more than it)
     working: bool = False
     memory: int | None = None  # bytes in use
 
@@ -65,10 +66,9 @@ def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int 
             if not c.running:
                 return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state)
             act = engine.activity(client, c.name) or {}
-            started = _when(act.get("started"))
-            return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state,
-                       uptime=(now - started).total_seconds() if started else None,
-                       last_activity=act.get("last_activity", ""),
+            uptime, idle = activity_times(act, now)
+            return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state, uptime=uptime,
+                       last_activity=act.get("last_activity", ""), idle=idle,
                        working=is_working(act, now, settings.launch.idle_window),
                        memory=engine.memory_usage(client, c.name))
 
@@ -79,6 +79,22 @@ def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int 
     there = {r.container for r in rows}
     rows += [Row(c["student"], host.name, n, c.get("port"), c["url"], "missing") for n, c in desired.items() if n not in there]
     return rows
+
+
+def activity_times(act: dict, now: dt.datetime) -> tuple[float | None, float | None]:
+    """Uptime and idle seconds from what Jupyter reports (``started``, ``last_activity``), both at ``now``.
+
+    Jupyter's last activity is never before its start, so the idle time is never longer than the uptime; a server
+    that nobody used since it started shows the same figure twice.
+    """
+    from .launch import _when
+
+    started, last = _when(act.get("started")), _when(act.get("last_activity"))
+    uptime = max(0.0, (now - started).total_seconds()) if started else None
+    idle = max(0.0, (now - last).total_seconds()) if last else None
+    if idle is not None and uptime is not None:
+        idle = min(idle, uptime)
+    return uptime, idle
 
 
 def collect(settings, hosts: Iterable[Any]) -> list[Row]:
@@ -134,8 +150,12 @@ def ago(iso: str, now: dt.datetime | None = None) -> str:
 
 def cells(r: Row, now: dt.datetime | None = None) -> list[str]:
     state = r.state + (" (working)" if r.working else "")
+    if r.idle is not None:  # measured with the uptime, at the same instant
+        activity = human_duration(r.idle) + " ago"
+    else:
+        activity = ago(r.last_activity, now) if r.last_activity else ""
     return [r.student, r.host, "" if r.port is None else str(r.port), state, human_duration(r.uptime),
-            ago(r.last_activity, now) if r.last_activity else "", human_bytes(r.memory)]
+            activity, human_bytes(r.memory)]
 
 
 def print_table(rows: list[Row]) -> None:

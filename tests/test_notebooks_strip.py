@@ -3,6 +3,7 @@ solution line ever reaches the student notebook."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import nbformat
@@ -131,6 +132,54 @@ def test_secrets_exclude_lines_the_teacher_also_wrote_outside_regions():
     assert strip_notebook(nb, "p.ipynb").secrets == {"result = np.arange(10).sum()"}
 
 
+PNG_A = base64.b64encode(b"\x89PNG solution plot " + bytes(range(40))).decode()  # pasted into the answer
+PNG_M = base64.b64encode(b"\x89PNG the map every student needs " + bytes(range(40, 80))).decode()
+
+
+def test_an_attachment_used_only_inside_a_solution_region_is_not_released():
+    cell = new_markdown_cell("Where?\n### BEGIN SOLUTION\n![answer](attachment:answer.png)\n### END SOLUTION\n"
+                             "![map](attachment:map.png)")
+    cell.attachments = {"answer.png": {"image/png": PNG_A}, "map.png": {"image/png": PNG_M}}
+    stripped = strip_notebook(notebook(cell), "p.ipynb")
+    released = stripped.notebook["cells"][0]
+    assert released["attachments"] == {"map.png": {"image/png": PNG_M}}  # what the rest still references stays
+    assert PNG_A not in json.dumps(stripped.notebook) and "answer.png" not in json.dumps(stripped.notebook)
+    assert {PNG_A, "attachment:answer.png"} <= stripped.secrets and PNG_M not in stripped.secrets
+    assert guard.leaks_in_notebook(stripped.notebook, stripped.secrets) == []
+
+
+def test_a_whole_solution_cell_replaced_by_its_stub_keeps_no_attachment_and_no_content_metadata():
+    cell = new_markdown_cell("![answer](attachment:answer.png)", metadata={
+        **_ng(solution=True), "tags": ["q1"], "ExecuteTime": {"end_time": "2026-01-01"}, "scratch": {"note": "x = 41 + 1"}})
+    cell.attachments = {"answer.png": {"image/png": PNG_A}}
+    stripped = strip_notebook(notebook(cell), "p.ipynb")
+    released = stripped.notebook["cells"][0]
+    assert released["source"] == "YOUR ANSWER HERE" and "attachments" not in released
+    assert set(released["metadata"]) == {"nbgrader", "tags", "deletable"}
+    assert PNG_A in stripped.secrets
+
+
+def test_widget_state_from_a_solution_is_not_released_and_the_guard_refuses_it():
+    nb = notebook(new_code_cell("### BEGIN SOLUTION\nslider.value = 42\n### END SOLUTION"))
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m1": {"state": {"value": 42}}}}}
+    stripped = strip_notebook(nb, "p.ipynb")
+    assert "widgets" not in stripped.notebook["metadata"]
+    assert guard.leaks_in_notebook(stripped.notebook, stripped.secrets) == []
+    smuggled = {**stripped.notebook, "metadata": {**stripped.notebook["metadata"], "widgets": nb.metadata["widgets"]}}
+    assert [leak.place for leak in guard.leaks_in_notebook(smuggled, set())] == ["notebook metadata"]
+
+
+def test_the_guard_finds_a_solutions_attachment_bytes_wherever_they_are_released():
+    cell = new_markdown_cell("### BEGIN SOLUTION\n![answer](attachment:answer.png)\n### END SOLUTION")
+    cell.attachments = {"answer.png": {"image/png": PNG_A}}
+    stripped = strip_notebook(notebook(cell), "p.ipynb")
+    other = new_markdown_cell("![plot](attachment:plot.png)")
+    other.attachments = {"plot.png": {"image/png": PNG_A}}  # the same bytes under another name, in another cell
+    leaky = {**stripped.notebook, "cells": [*stripped.notebook["cells"], other]}
+    assert [leak.place for leak in guard.leaks_in_notebook(leaky, stripped.secrets)] == ["cell 2 attachments"]
+    assert [leak.place for leak in guard.leaks_in_notebook(notebook(new_code_cell("x", execution_count=3)), set())] == ["cell 1"]
+
+
 # ---- property: random notebooks with random regions never release a solution line -------------------------------
 
 WORDS = st.sampled_from(["alpha", "beta", "gamma", "delta", "x", "y", "=", "+", "(", ")", "print", "return", "#", "42", "if", ":"])
@@ -165,8 +214,28 @@ def cell_with_regions(draw):
     if solution_cell and not any("BEGIN SOLUTION" in p for p in parts):
         secret.extend(parts)  # the whole cell is the answer
         public = []
+    attachments = {}
+    if kind == "markdown" and draw(st.booleans()):  # a pasted image inside a solution, and one in the open
+        payload = base64.b64encode(f"secret picture {draw(st.integers(0, 10**6))}".encode() * 3).decode()
+        if any("BEGIN SOLUTION" in p for p in parts) or solution_cell:
+            at = next((i for i, p in enumerate(parts) if "BEGIN SOLUTION" in p), None)
+            name = f"answer{draw(st.integers(0, 99))}.png"
+            if at is not None:
+                parts.insert(at + 1, f"![a](attachment:{name})")
+            else:
+                parts.append(f"![a](attachment:{name})")
+            attachments[name] = {"image/png": payload}
+            secret.append(payload)
+        if draw(st.booleans()):
+            parts.append("![map](attachment:map.png)")
+            if not solution_cell or any("BEGIN SOLUTION" in p for p in parts):
+                public.append("![map](attachment:map.png)")
+            attachments["map.png"] = {"image/png": base64.b64encode(b"the public map " * 3).decode()}
+        source = "\n".join(parts)
     maker = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}[kind]
     cell = maker(source, metadata=metadata)
+    if attachments:
+        cell.attachments = attachments
     if kind == "code" and draw(st.booleans()):
         cell.outputs = [new_output("stream", name="stdout", text="\n".join(secret) + "\n")]
         cell.execution_count = 3
@@ -191,3 +260,6 @@ def test_property_no_solution_line_survives(cells):
             assert json.dumps(s)[1:-1] not in released
     assert guard.leaks_in_notebook(stripped.notebook, stripped.secrets) == []
     nbformat.validate(nbformat.from_dict(stripped.notebook))
+    for (cell, _s, public_lines), out in zip(cells, stripped.notebook["cells"]):
+        if "![map](attachment:map.png)" in public_lines and "map.png" in (cell.get("attachments") or {}):
+            assert out["attachments"]["map.png"] == cell.attachments["map.png"]  # what the open text uses stays

@@ -54,7 +54,15 @@ def test_auto_teacher_as_root_falls_back_to_a_non_root_user(tmp_path, monkeypatc
         ("[launch]\nadmin_memory = 0\n", "course.toml: launch.admin_memory", "below the minimum"),
         ('[launch]\ntls_cert = "c.pem"\n', "course.toml: launch.tls_cert", "go together"),
         ('[collect]\ndeadlines = { a1 = "tomorrow" }\n', "course.toml: collect.deadlines.a1", "not an ISO date-time"),
-        ("[course\n", "course.toml", "not valid TOML"),
+        ("[launch]\nidle_window = -5\n", "course.toml: launch.idle_window", "negative"),
+        ('[launch]\nidle_window = "-5m"\n', "course.toml: launch.idle_window", "not a duration"),
+        ("[launch]\nready_timeout = 0\n", "course.toml: launch.ready_timeout", "below the minimum of 1 s"),
+        ("[mail]\nsmtp_port = 99999\n", "course.toml: mail.smtp_port", "above the maximum 65535"),
+        ('[launch]\ntls_cert = "nope.pem"\ntls_key = "nope.key"\n', "course.toml: launch.tls_cert", "no such file"),
+        ("[launch]\nmemroy = \"2g\"\n", "course.toml: launch.memroy", "unknown key (did you mean memory?)"),
+        ("[lauch]\n", "course.toml: lauch", "unknown section (did you mean launch?)"),
+        ("[course\n", "course.toml:1:8", "not valid TOML"),
+        ('[course]\nname = "x"\ntag = \n', "course.toml:3:7", "not valid TOML"),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path, text, where, what):
@@ -68,3 +76,26 @@ def test_bad_settings_name_the_key(tmp_path, text, where, what):
 def test_missing_settings_file(tmp_path):
     with pytest.raises(NbfleetError, match="no such settings file"):
         load(tmp_path / "course.toml")
+
+
+def test_a_tls_file_that_is_a_folder_is_refused(tmp_path):
+    (tmp_path / "cert.pem").mkdir()
+    (tmp_path / "key.pem").write_text("key")
+    with pytest.raises(NbfleetError) as err:
+        load(write(tmp_path, '[launch]\ntls_cert = "cert.pem"\ntls_key = "key.pem"\n'))
+    assert err.value.where == "course.toml: launch.tls_cert" and "no such file" in err.value.what
+
+
+def test_doit_says_a_toml_error_in_one_line_with_line_and_column(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "course.toml").write_text("[course]\nname = 'x'\ntag = = 3\n")
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "dodo.py").write_text((repo / "dodo.py").read_text())
+    result = subprocess.run([str(Path(sys.executable).with_name("doit")), "list"], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert result.returncode != 0
+    errors = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: course.toml:3:7: not valid TOML"), result.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from hosts_fixtures import container_entry, free_ports, random_course
 from nbfleet.launch import launch_host
-from nbfleet.status import Row, cells, host_rows, human_bytes, human_duration, render_page, write_page
+from nbfleet.status import Row, activity_times, cells, host_rows, human_bytes, human_duration, render_page, write_page
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -27,6 +27,19 @@ def test_cells_show_state_working_and_activity_relative_to_now():
     r = Row("s1", "lab1", "mbd-s1", 20000, "http://lab1:20000/", "running", uptime=3700,
             last_activity="2026-11-21T11:55:00Z", working=True, memory=200 * 1024**2)
     assert cells(r, NOW) == ["s1", "lab1", "20000", "running (working)", "1h 01m", "5m 00s ago", "200.0 MiB"]
+
+
+def test_uptime_and_last_activity_agree_with_what_jupyter_reports():
+    # A server nobody used yet: Jupyter reports its start as its last activity; both figures are the same.
+    act = {"started": "2026-11-21T11:59:59.600000Z", "last_activity": "2026-11-21T11:59:59.600000Z"}
+    uptime, idle = activity_times(act, NOW)
+    r = Row("s1", "lab1", "mbd-s1", 20000, "u", "running", uptime=uptime, last_activity=act["last_activity"], idle=idle)
+    assert cells(r, NOW + dt.timedelta(seconds=2))[4:6] == ["0m 00s", "0m 00s ago"]  # printed later: same instant
+    # used 3 minutes after it started: idle is what it says, never more than the uptime
+    uptime, idle = activity_times({"started": "2026-11-21T11:50:00Z", "last_activity": "2026-11-21T11:53:00Z"}, NOW)
+    assert (uptime, idle) == (600.0, 420.0)
+    assert activity_times({"started": "2026-11-21T11:59:00Z", "last_activity": "2026-11-21T11:58:00Z"}, NOW) == (60.0, 60.0)
+    assert activity_times({}, NOW) == (None, None)
 
 
 def test_page_links_each_student_and_escapes_what_the_roster_says(tmp_path):
@@ -63,6 +76,7 @@ def test_host_rows_report_running_stopped_and_missing_servers(tmp_path, docker_c
     rows = {r.student: r for r in host_rows(settings, SimpleNamespace(**host))}
     assert rows["s0"].state == "running" and rows["s0"].uptime is not None and rows["s0"].uptime >= 0
     assert rows["s0"].last_activity and rows["s0"].memory and rows["s0"].memory > 0
+    assert rows["s0"].idle is not None and rows["s0"].idle <= rows["s0"].uptime
     assert rows["s0"].url == entries[0]["url"] and rows["s0"].port == ports[0]
     assert rows["s1"].state == "exited" and rows["s1"].memory is None
     assert rows["s2"].state == "missing"

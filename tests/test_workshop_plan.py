@@ -144,3 +144,26 @@ def test_keeper_rounds_respect_every_bound(states, pool_size, max_visitors, refi
             assert u["name"] not in retired  # a visitor with a server is never touched by the keeper
         if s == "starting":
             assert u["name"] not in retired
+
+
+def test_status_rows_tell_visitors_from_pool_servers_and_idle_never_exceeds_age():
+    import datetime as dt
+
+    from nbfleet.workshop.report import pool_counts, rows
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    users = [
+        {"name": "visitora", "groups": ["visitors"], "last_activity": "2026-12-01T11:40:00Z",
+         "servers": {"": {"started": "2026-12-01T11:50:00Z", "last_activity": "2026-12-01T11:45:00Z", "pending": None}}},
+        {"name": "visitorb", "groups": ["pool"], "servers": {"": {"started": "2026-12-01T11:59:00Z",
+                                                                   "last_activity": "2026-12-01T11:59:30Z", "pending": None}}},
+        {"name": "visitorc", "groups": ["pool"], "servers": {"": {"started": None, "pending": "spawn"}}},
+        {"name": "visitord", "groups": ["visitors"], "servers": {}},  # culled: no row
+    ]
+    out = rows(users, "ws-workshop", lambda name: 50 * 1024**2 if name == "ws-workshop-visitora" else None, now)
+    assert [(r.user, r.role, r.container) for r in out] == [
+        ("visitora", "visitor", "ws-workshop-visitora"), ("visitorb", "pool", "ws-workshop-visitorb"),
+        ("visitorc", "starting", "ws-workshop-visitorc")]
+    assert (out[0].age, out[0].idle, out[0].memory) == (600.0, 600.0, 50 * 1024**2)  # clamped to its age
+    assert (out[1].age, out[1].idle) == (60.0, 30.0)
+    assert pool_counts(users) == {"visitors": 1, "free": 1, "starting": 1}

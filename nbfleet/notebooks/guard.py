@@ -3,8 +3,9 @@
 A *secret* is a line from a solution, hidden-test or mark-scheme region (or from a whole nbgrader solution cell),
 stripped of surrounding whitespace, that is not trivial (see ``is_trivial``) and does not occur in the assignment's
 public text (what the teacher wrote outside every region, and the stubs). A release leaks if a secret occurs as a
-substring of any text of a released file: notebook sources, outputs, attachments (base64 decoded too), cell and
-notebook metadata, or the bytes of any other released file.
+substring of any text of a released file: notebook sources, outputs, attachments (their names, and their bytes as
+stored and base64 decoded), cell and notebook metadata, or the bytes of any other released file. A released notebook
+carries no outputs, execution counts or saved widget state at all.
 """
 
 from __future__ import annotations
@@ -81,15 +82,38 @@ def notebook_texts(nb: dict) -> Iterator[tuple[str, str]]:
     yield "notebook", _joined(rest, decode=False)
 
 
+def carriers(nb: dict) -> list[Leak]:
+    """What a released notebook must never carry, whatever the secrets: the teacher's outputs, execution counts and
+    saved widget state (the values solution code produced)."""
+    found = []
+    if "widgets" in (nb.get("metadata") or {}):
+        found.append(Leak("notebook metadata", "saved widget state (metadata.widgets)"))
+    for i, cell in enumerate(nb.get("cells", []), 1):
+        if cell.get("outputs"):
+            found.append(Leak(f"cell {i} outputs", "an output of the teacher's run"))
+        if cell.get("execution_count") is not None:
+            found.append(Leak(f"cell {i}", "an execution count of the teacher's run"))
+    return found
+
+
 def leaks_in_notebook(nb: dict, secrets: Iterable[str]) -> list[Leak]:
-    """Every secret found in the released notebook ``nb``, with its place."""
+    """Every secret found in the released notebook ``nb``, with its place (and every carrier, see ``carriers``).
+
+    Secrets include the names (``attachment:NAME``) and the bytes (base64, as stored) of attachments only a solution
+    used: they are found in any cell's attachments or text."""
+    found: list[Leak] = []
     secrets = sorted(secrets)
-    if not secrets:
-        return []
+    if secrets:
+        found = _secret_leaks(nb, secrets)
+    seen = {leak.place for leak in found}
+    return found + [leak for leak in carriers(nb) if leak.place not in seen]
+
+
+def _secret_leaks(nb: dict, secrets: list[str]) -> list[Leak]:
+    found = []
     places = list(notebook_texts(nb))
     everything = "\n\x00\n".join(text for _place, text in places)
     suspects = [s for s in secrets if occurs(s, everything)]
-    found = []
     for secret in suspects:
         for place, text in places:
             if occurs(secret, text):

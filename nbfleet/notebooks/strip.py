@@ -9,6 +9,9 @@ Rules (docs/stripping.md has them all, with every difference from nbgrader 0.9.6
 - Cells are locked as nbgrader's LockCells does: solution cells undeletable; grade and locked cells read-only and
   undeletable. Outputs and execution counts are cleared; ``collapsed``/``scrolled`` cell metadata, the notebook's
   ``celltoolbar`` and saved widget state are dropped.
+- A cell that held a solution keeps only its attachments that the released source still references and only metadata
+  that cannot carry content (SAFE_CELL_METADATA); what was dropped (attachment names and bytes) are secrets for the
+  leak guard.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from .markers import SOLUTION, MarkerError, find_regions
 from .stubs import CODE_STUBS, TEXT_STUB, code_stub, language_of
 
 DROPPED_CELL_METADATA = ("collapsed", "scrolled")
-DROPPED_NOTEBOOK_METADATA = ("celltoolbar", "widgets")
+DROPPED_NOTEBOOK_METADATA = ("celltoolbar", "widgets")  # widgets: the values solution code produced
+SAFE_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags", "jupyter", "slideshow", "name", "trusted")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ def strip_notebook(nb: dict, where: str) -> Stripped:
             new_lines.extend(lines[at:])
             public_parts.extend(line for i, line in enumerate(lines) if i not in covered)
         cell["source"] = "\n".join(new_lines)
+        solution_only = _keep_referenced_attachments(cell, region_lines, public_parts)
+        if solution_only or is_solution or has_solution_region:
+            _keep_safe_metadata(cell)
 
         _lock(cell, meta)
         if is_code:
@@ -105,6 +112,35 @@ def strip_notebook(nb: dict, where: str) -> Stripped:
 
     region_lines = {s for s in region_lines if s and not guard.is_trivial(s)}
     return Stripped(out, frozenset(region_lines), "\n".join(public_parts))
+
+
+def _keep_referenced_attachments(cell: dict, region_lines: set[str], public_parts: list[str]) -> bool:
+    """Keep the cell attachments that its released source still references (``attachment:NAME``); the others were
+    used only by a solution: their names and bytes become secrets for the leak guard. True if any was dropped."""
+    attachments = cell.get("attachments") or {}
+    if not attachments:
+        return False
+    kept = {}
+    for name, bundle in attachments.items():
+        payloads = [v if isinstance(v, str) else "".join(v) for v in (bundle or {}).values()]
+        if f"attachment:{name}" in cell["source"]:
+            kept[name] = bundle
+            public_parts.extend([f"attachment:{name}", *payloads])
+        else:
+            region_lines.update([f"attachment:{name}", *payloads])
+    if kept:
+        cell["attachments"] = kept
+    else:
+        cell.pop("attachments", None)
+    return len(kept) < len(attachments)
+
+
+def _keep_safe_metadata(cell: dict) -> None:
+    """A cell that held a solution keeps only metadata that cannot carry content (tools store results, history or
+    timings of the teacher's run under keys of their own)."""
+    metadata = cell.get("metadata") or {}
+    for key in [k for k in metadata if k not in SAFE_CELL_METADATA]:
+        del metadata[key]
 
 
 def _copy(nb: dict) -> dict:

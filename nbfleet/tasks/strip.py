@@ -51,6 +51,7 @@ def task_strip():
             targets += [str(target), str(record)]
             yield {
                 "name": f"{a}/{name}",
+                "doc": f"strip {a}/{name}" if name.endswith(".ipynb") else f"copy {a}/{name} (not a notebook)",
                 "actions": [(action(_release_one), [a, name, str(source)])],
                 "file_dep": [str(source)],
                 "targets": [str(target), str(record)],

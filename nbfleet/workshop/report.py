@@ -81,9 +81,11 @@ def rows(users: list[dict], prefix: str, memory_of, now: dt.datetime | None = No
         groups = user.get("groups", [])
         role = "visitor" if VISITOR_GROUP in groups or not groups else ("starting" if server.get("pending") else "pool")
         container = f"{prefix}-{user['name']}"
-        out.append(Row(user["name"], role, container, _seconds_since(server.get("started"), now),
-                       _seconds_since(server.get("last_activity") or user.get("last_activity"), now),
-                       memory_of(container)))
+        age = _seconds_since(server.get("started"), now)
+        idle = _seconds_since(server.get("last_activity") or user.get("last_activity"), now)
+        if age is not None and idle is not None:
+            idle = min(idle, age)  # both at the same instant: never idle for longer than it exists
+        out.append(Row(user["name"], role, container, age, idle, memory_of(container)))
     return out
 
 
