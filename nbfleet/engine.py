@@ -99,7 +99,7 @@ def connect(host: Any, timeout: float = API_TIMEOUT):
     except NbfleetError:
         raise
     except Exception as exc:  # noqa: BLE001 - socket, ssh, TLS and API errors all mean "this host does not answer"
-        raise HostUnreachable(f"host {name}", f"cannot reach the Docker engine at {endpoint}: {_short(exc)}") from None
+        raise HostUnreachable(f"host {name}", f"cannot reach the Docker engine at {endpoint}: {short_error(exc)}") from None
     return client
 
 
@@ -121,7 +121,7 @@ def local_engine(timeout: float = API_TIMEOUT):
     return docker.from_env(timeout=timeout)
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     """One line for a teacher: the engine's own explanation when there is one (not the request URL around it)."""
     text = getattr(exc, "explanation", None) or str(exc)
     text = " ".join(str(text).split()) or type(exc).__name__
@@ -345,5 +345,5 @@ def exited(client, name: str) -> str:
             return ""
         logs = client.api.logs(name, tail=3).decode("utf-8", "replace").strip().splitlines()
     except Exception as exc:  # noqa: BLE001
-        return f"cannot inspect: {_short(exc)}"
-    return f"{state.get('Status')} (exit code {state.get('ExitCode')})" + (f": {_short(Exception(logs[-1]))}" if logs else "")
+        return f"cannot inspect: {short_error(exc)}"
+    return f"{state.get('Status')} (exit code {state.get('ExitCode')})" + (f": {short_error(Exception(logs[-1]))}" if logs else "")

@@ -263,7 +263,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         else:
             raise
     except Exception as exc:  # noqa: BLE001 - a host failing mid-way must not stop the other hosts
-        result.error = f"host {host['name']}: {engine._short(exc)}"
+        result.error = f"host {host['name']}: {engine.short_error(exc)}"
     finally:
         result.seconds = time.monotonic() - t0
         if bar:
@@ -278,9 +278,9 @@ def _catch(fn):
             fn(arg)
             return ""
         except Exception as exc:  # noqa: BLE001 - one student's container failing must not stop the class
-            from .engine import _short
+            from .engine import short_error
 
-            return _short(exc)
+            return short_error(exc)
 
     return run
 

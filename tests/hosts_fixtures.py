@@ -150,10 +150,7 @@ class Engine:
         self.tls = {"ca": str(d / "ca.pem"), "cert": str(d / "client-cert.pem"), "key": str(d / "client-key.pem")}
 
     def start(self, timeout: float = 60) -> "Engine":
-        import docker
-
         self._make_tls()
-        tls = self.dir / "tls"
         self.bridge_made = subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"]).returncode == 0
         if not self.bridge_made:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -161,6 +158,13 @@ class Engine:
         subprocess.run(["ip", "addr", "add", self.address, "dev", self.bridge], check=True)
         subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
         self.log = open(self.dir / "dockerd.log", "wb")
+        return self._run(timeout)
+
+    def _run(self, timeout: float) -> "Engine":
+        """Start this engine's dockerd (again: its data root is kept) and wait until it answers."""
+        import docker
+
+        tls = self.dir / "tls"
         self.proc = subprocess.Popen(
             ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
              "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint, "--bridge", self.bridge,
@@ -180,6 +184,13 @@ class Engine:
                     self.stop()
                     raise RuntimeError(f"second dockerd did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
                 time.sleep(0.3)
+
+    def restart(self, timeout: float = 60) -> "Engine":
+        """Stop dockerd as a machine's shutdown would (containers stop with it) and start it again on the same data."""
+        self.client.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        return self._run(timeout)
 
     def stop(self) -> None:
         client = getattr(self, "client", None)

@@ -80,3 +80,18 @@ if pool:
     c.JupyterHub.load_roles.append(
         {"name": "pool-keeper", "services": ["pool-keeper"],
          "scopes": ["admin:users", "admin:servers", "list:users", "read:users", "groups"]})
+
+# The hub's database is SQLite on the workshop's volume, and JupyterHub writes to it on nearly every request, inside
+# its one event loop. Write-ahead logging without an fsync per commit keeps a room arriving at once from queueing
+# behind the disk (a crash can lose the last moments of activity times, never the database).
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(connection, _record):
+    if type(connection).__module__.startswith("sqlite3"):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -135,7 +135,7 @@ class WorkshopHost:
         try:
             self.client.containers.run(detach=True, **spec)
         except Exception as exc:  # noqa: BLE001 - the engine's own words, in one line
-            raise NbfleetError(f"workshop {spec['name']}", f"cannot start it: {engine._short(exc)}") from None
+            raise NbfleetError(f"workshop {spec['name']}", f"cannot start it: {engine.short_error(exc)}") from None
         return "recreated" if current is not None else "created"
 
     def objects(self, tag: str) -> tuple[list, list, list]:
