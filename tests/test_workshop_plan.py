@@ -167,3 +167,11 @@ def test_status_rows_tell_visitors_from_pool_servers_and_idle_never_exceeds_age(
     assert (out[0].age, out[0].idle, out[0].memory) == (600.0, 600.0, 50 * 1024**2)  # clamped to its age
     assert (out[1].age, out[1].idle) == (60.0, 30.0)
     assert pool_counts(users) == {"visitors": 1, "free": 1, "starting": 1}
+
+
+def test_visitors_run_jupyterhub_singleuser_at_the_hubs_version():
+    def pin(image: str) -> str:
+        lines = (REPO / "docker-stacks" / image / "requirements.txt").read_text().splitlines()
+        return next(line.split("==")[1] for line in lines if line.startswith("jupyterhub=="))
+
+    assert pin("workshop-notebook") == pin("workshop-hub") == "6.1.1"
