@@ -167,6 +167,8 @@ def test_status_rows_tell_visitors_from_pool_servers_and_idle_never_exceeds_age(
     assert (out[0].age, out[0].idle, out[0].memory) == (600.0, 600.0, 50 * 1024**2)  # clamped to its age
     assert (out[1].age, out[1].idle) == (60.0, 30.0)
     assert pool_counts(users) == {"visitors": 1, "free": 1, "starting": 1}
+    users[1]["servers"][""]["user_options"] = {"generation": "new"}
+    assert pool_counts(users, "new") == {"visitors": 1, "free": 1, "starting": 0}  # the old one starting: not counted
 
 
 def test_visitors_run_jupyterhub_singleuser_at_the_hubs_version():

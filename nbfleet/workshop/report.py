@@ -36,8 +36,9 @@ def _server(user: dict) -> dict | None:
     return (user.get("servers") or {}).get("")
 
 
-def pool_counts(users: list[dict]) -> dict[str, int]:
-    """Visitors with a server, pool servers ready for the next visitor, pool servers starting."""
+def pool_counts(users: list[dict], generation: str | None = None) -> dict[str, int]:
+    """Visitors with a server, pool servers ready for the next visitor, pool servers starting. With ``generation``,
+    only pool servers of that generation count (older ones are about to be replaced and are never handed out)."""
     counts = {"visitors": 0, "free": 0, "starting": 0}
     for user in users:
         server = _server(user)
@@ -47,6 +48,8 @@ def pool_counts(users: list[dict]) -> dict[str, int]:
         if VISITOR_GROUP in groups or not groups:  # no pool (plain JupyterHub): every user is a visitor
             counts["visitors"] += 1
         elif POOL_GROUP in groups:
+            if generation and (server.get("user_options") or {}).get("generation") != generation:
+                continue
             counts["starting" if server.get("pending") else "free"] += 1
     return counts
 

@@ -175,8 +175,8 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
             raise NbfleetError(f"{settings.file.name}: workshop.port",
                                f"port {w.port} is already in use on host {host.name}" + (f" (by container {other})" if other else ""))
         visitor_tag, hub_tag = ws.ensure_image(visitor), ws.ensure_image(hub)
-        specs = containers(settings, hub_tag, hub_settings(settings, visitor_tag, visitor["id"]), _secrets(settings),
-                           ws.docker_socket())
+        hub_env = hub_settings(settings, visitor_tag, visitor["id"])
+        specs = containers(settings, hub_tag, hub_env, _secrets(settings), ws.docker_socket())
         ws.ensure_network(names.network, names.labels("network"))
         ws.ensure_volume(names.volume, names.labels("hub-data"))
         for spec in specs.values():  # the proxy first: the hub asks it for its routes as it starts
@@ -187,12 +187,13 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
         ws.close()
     url = public_url(settings, host)
     if wait:
-        wait_until_ready(settings, url, say)
+        wait_until_ready(settings, url, say, generation=hub_env["generation"])
     return url
 
 
-def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = READY_TIMEOUT) -> None:
-    """Wait until the hub answers through the proxy and the pool holds pool_size servers."""
+def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = READY_TIMEOUT,
+                     generation: str | None = None) -> None:
+    """Wait until the hub answers through the proxy and the pool holds pool_size servers (of ``generation``)."""
     from .report import hub_users, pool_counts
 
     token = _secrets(settings)["status_token"]
@@ -200,7 +201,7 @@ def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = R
     last = None
     while True:
         try:
-            counts = pool_counts(hub_users(url, token))
+            counts = pool_counts(hub_users(url, token), generation)
         except NbfleetError:
             counts = None
         if counts is not None:
