@@ -92,6 +92,9 @@ def test_the_settings_hash_changes_with_what_needs_a_recreate_and_only_for_that_
 def test_tls_mounts_the_certificate_read_only_and_says_https(sample_course):
     s = course(sample_course, HEADER, "local local\n", "")
     toml = sample_course / "course.toml"
+    (sample_course / "secrets").mkdir(exist_ok=True)  # the files must be there: course.toml naming missing ones is refused
+    for name in ("cert.pem", "key.pem"):
+        (sample_course / "secrets" / name).write_text("a test stand-in\n")
     toml.write_text(toml.read_text().replace('# tls_cert = "secrets/cert.pem"', 'tls_cert = "secrets/cert.pem"')
                     .replace('# tls_key = "secrets/key.pem"', 'tls_key = "secrets/key.pem"'))
     s = load(toml)

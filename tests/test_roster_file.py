@@ -105,6 +105,9 @@ def test_a_header_only_roster_has_no_students(sample_course):
 
 def test_https_when_the_course_has_a_certificate(sample_course):
     toml = sample_course / "course.toml"
+    (sample_course / "secrets").mkdir(exist_ok=True)  # the files must be there: course.toml naming missing ones is refused
+    for name in ("cert.pem", "key.pem"):
+        (sample_course / "secrets" / name).write_text("a test stand-in\n")
     toml.write_text(toml.read_text().replace('# tls_cert = "secrets/cert.pem"', 'tls_cert = "secrets/cert.pem"')
                     .replace('# tls_key = "secrets/key.pem"', 'tls_key = "secrets/key.pem"'))
     path = write(sample_course, ",".join(HEADER) + "\ns1,Ada,L,a@example.org,http://localhost:20000/,local,20000,pw123456789x,FALSE\n",

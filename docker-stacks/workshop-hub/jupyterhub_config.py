@@ -57,7 +57,7 @@ c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 
 env = {"NBFLEET_WORKSHOP": os.environ["NBFLEET_WORKSHOP"], "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-culler = [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={int(w['idle_timeout'])}",
+culler = [sys.executable, "-m", "nbfleet_hub.culler", f"--timeout={int(w['idle_timeout'])}",
           f"--cull-every={int(w['cull_every'])}", "--cull-users=True"]
 if w["max_age"]:
     culler.append(f"--max-age={int(w['max_age'])}")
