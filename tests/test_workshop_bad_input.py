@@ -79,3 +79,30 @@ def test_an_unknown_or_unreachable_host(tmp_path, docker_client):
     refused(repo, tag, docker_client, "course.toml: workshop.host", "no host 'lab9' in the hosts file")
     (repo / "course.toml").write_text((repo / "course.toml").read_text().replace('"lab9"', '"lab2"'))
     refused(repo, tag, docker_client, "host lab2", "cannot reach the Docker engine")
+
+
+@pytest.mark.slow
+def test_a_hub_that_cannot_start_is_said_at_once_with_its_own_words(course_images, docker_client, tmp_path):
+    import io
+    import time
+
+    from workshop_fixtures import make_workshop_repo, remove_workshop
+
+    tag = random_course()
+    repo = make_workshop_repo(tmp_path / "course", tag, course_images, {"port": port_block(1), "pool_size": 1,
+                                                                       "max_visitors": 1, "memory": "256m"})
+    record = json.loads((repo / "build" / "images" / "workshop-hub.json").read_text())
+    broken = f"FROM {record['id']}\nRUN echo 'raise SystemExit(\"hub config broken on purpose\")' >> /etc/jupyterhub/jupyterhub_config.py\n"
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(broken.encode()), rm=True)
+    (repo / "build" / "images" / "workshop-hub.json").write_text(json.dumps(
+        {**record, "id": image.id, "tags": [record["tags"][0], f"nbfleet/workshop-hub:broken{image.id[7:15]}"]}))
+    try:
+        start = time.monotonic()
+        result = doit(repo, "workshop", timeout=600)
+        errors = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.startswith("error:")]
+        assert result.returncode != 0 and time.monotonic() - start < 120
+        assert len(errors) == 1 and f"{tag}-workshop-hub" in errors[0], result.stdout + result.stderr
+        assert "keeps restarting" in errors[0] or "stopped" in errors[0]
+    finally:
+        remove_workshop(docker_client, tag)
+        docker_client.images.remove(image.id, force=True)

@@ -138,6 +138,23 @@ class WorkshopHost:
             raise NbfleetError(f"workshop {spec['name']}", f"cannot start it: {engine.short_error(exc)}") from None
         return "recreated" if current is not None else "created"
 
+    def trouble(self, name: str) -> str | None:
+        """Why the container ``name`` does not serve (gone, stopped, restarting), with its last log line; or None."""
+        c = self.container(name)
+        if c is None:
+            return f"container {name} is gone"
+        state = c.attrs.get("State") or {}
+        if state.get("Restarting"):
+            return self._stopped(c, name, "keeps restarting")
+        if not state.get("Running"):
+            return self._stopped(c, name, f"stopped (exit code {state.get('ExitCode')})")
+        return None
+
+    @staticmethod
+    def _stopped(c, name: str, how: str) -> str:
+        lines = [ln for ln in c.logs(tail=20).decode("utf-8", "replace").splitlines() if ln.strip()]
+        return f"{name} {how}: {engine.short_error(Exception(lines[-1])) if lines else 'no output'}"
+
     def objects(self, tag: str) -> tuple[list, list, list]:
         """Every container, network and volume of this course's workshop (by label)."""
         f = {"label": f"{WORKSHOP_LABEL}={tag}"}
@@ -183,17 +200,20 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
             what = ws.run(spec)
             if what != "running":
                 say(f"workshop: {spec['name']} {what}")
+        url = public_url(settings, host)
+        if wait:
+            wait_until_ready(settings, url, say, generation=hub_env["generation"],
+                             hub_trouble=lambda: ws.trouble(names.hub) or ws.trouble(names.proxy))
     finally:
         ws.close()
-    url = public_url(settings, host)
-    if wait:
-        wait_until_ready(settings, url, say, generation=hub_env["generation"])
     return url
 
 
 def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = READY_TIMEOUT,
-                     generation: str | None = None) -> None:
-    """Wait until the hub answers through the proxy and the pool holds pool_size servers (of ``generation``)."""
+                     generation: str | None = None, hub_trouble=lambda: None) -> None:
+    """Wait until the hub answers through the proxy and the pool holds pool_size servers (of ``generation``).
+
+    ``hub_trouble()`` says why the hub or the proxy cannot answer (stopped, restarting), to stop waiting at once."""
     from .report import hub_users, pool_counts
 
     token = _secrets(settings)["status_token"]
@@ -204,6 +224,9 @@ def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = R
             counts = pool_counts(hub_users(url, token), generation)
         except NbfleetError:
             counts = None
+            trouble = hub_trouble()
+            if trouble:
+                raise NbfleetError(f"workshop at {url}", trouble) from None
         if counts is not None:
             if counts != last:
                 say(f"workshop: {counts['free']} of {settings.workshop.pool_size} pool servers ready, "
