@@ -15,7 +15,6 @@ import secrets as secrets_module
 import socket
 import time
 import urllib.parse
-from pathlib import Path
 
 from .. import engine
 from ..atomic import write_private
