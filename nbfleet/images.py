@@ -47,19 +47,22 @@ def context_files(stage: Stage) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] not in CONTEXT_SKIP)
 
 
-def extra_context(settings: Settings, stage: Stage) -> dict[str, Path]:
-    """Build-context files from outside the image's folder, by their name in the context.
-
-    The workshop image gets the workshop's materials (course.toml [workshop] materials) as ``materials/``: changing
-    them rebuilds that image (its last layer) and nothing else.
-    """
-    if stage.name != settings.workshop.image:
-        return {}
+def workshop_materials(settings: Settings) -> dict[str, Path]:
+    """The workshop's materials (course.toml [workshop] materials) by their name in the workshop image's context."""
     folder = settings.workshop.materials
     if not folder.is_dir():
         raise NbfleetError(f"{settings.file.name}: workshop.materials", f"no such folder: {folder}")
     return {f"{MATERIALS}/{p.relative_to(folder)}": p for p in sorted(folder.rglob("*"))
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
+
+
+def extra_context(settings: Settings, stage: Stage) -> dict[str, Path]:
+    """Build-context files from outside the image's folder, by their name in the context.
+
+    The workshop image gets the workshop's materials as ``materials/``: changing them rebuilds that image (its last
+    layer) and nothing else.
+    """
+    return workshop_materials(settings) if stage.name == settings.workshop.image else {}
 
 
 def buildargs(settings: Settings, stage: Stage, parent_id: str) -> dict[str, str]:
@@ -85,8 +88,7 @@ def build_image(client, settings: Settings, stage: Stage, patched: Path, wheels:
     if not parent.get("id"):
         raise NbfleetError(str(record_path(settings, stage.parent)), f"the parent of {stage.name} has not been built")
     files = {str(p.relative_to(stage.dockerfile.parent)): p for p in context_files(stage)}
-    extra = extra_context(settings, stage)
-    files.update(extra)
+    files.update(extra_context(settings, stage))
     if wheels is not None:
         # Wheels built here first: pip download may have left an older copy of one in the wheelhouse itself.
         for whl in [*sorted(wheels.glob("host-built/*.whl")), *sorted(wheels.glob("*.whl")), wheels / "pinned.txt"]:

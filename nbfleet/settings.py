@@ -292,7 +292,9 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
 
 def _workshop(w: "_Reader", root: Path) -> Workshop:
     """The [workshop] section: ranges checked here, the host and the fit in memory when the workshop starts."""
-    host = w.match("host", Workshop.host, re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"), "a host name from `hosts` (or local)")
+    from .hosts import HOST_NAME
+
+    host = w.match("host", Workshop.host, HOST_NAME, "a host name from `hosts` (or local)")
     pool = int(w.number("pool_size", Workshop.pool_size, low=0, integer=True, high=1000))
     most = int(w.number("max_visitors", Workshop.max_visitors, low=1, integer=True, high=1000))
     if pool > most:

@@ -19,7 +19,7 @@ import urllib.parse
 from .. import engine
 from ..atomic import write_private
 from ..errors import NbfleetError
-from ..images import read_record, record_path
+from ..images import read_record, record_path, workshop_materials
 from ..settings import Settings
 from .plan import HASH_LABEL, WORKSHOP_LABEL, Names, check_fits, containers, hub_settings
 
@@ -177,8 +177,7 @@ def _port_free_here(port: int) -> bool:
 def up(settings: Settings, say=print, wait: bool = True) -> str:
     """Start or update the workshop; return its public URL. Every check comes before anything is started."""
     w, names = settings.workshop, Names(settings.course.tag)
-    if not w.materials.is_dir():
-        raise NbfleetError(f"{settings.file.name}: workshop.materials", f"no such folder: {w.materials}")
+    workshop_materials(settings)  # the folder must be there (the image holds what it had when it was built)
     visitor, hub = _image(settings, w.image), _image(settings, w.hub_image)
     host = workshop_host(settings)
     ws = WorkshopHost(host)
