@@ -81,11 +81,11 @@ def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
         for m in naive:
             host_flag = [] if m["host"]["endpoint"] == "local" else ["-H", m["host"]["endpoint"]]
             for c in m["containers"]:
-                cr = c["create"]
-                (vol, bind), = cr["volumes"].items()
+                sv = c["server"]
+                (mount,) = sv["mounts"]
                 subprocess.run(["docker", *host_flag, "run", "-d", "--name", c["name"], "--label", f"nbfleet.course={naive_course}",
-                                "-p", f"{c['port']}:8888", "-v", f"{vol}:{bind['bind']}", "--user", cr["user"],
-                                "-w", cr["working_dir"], cr["image"], *cr["command"]], check=True, capture_output=True)
+                                "-p", f"{c['port']}:8888", "-v", f"{mount['source']}:{mount['target']}", "--user", sv["user"],
+                                "-w", sv["workdir"], sv["image"], *sv["command"]], check=True, capture_output=True)
         silent = engine.wait_until_answering([c["url"] for m in naive for c in m["containers"]], time.monotonic() + 600)
         naive_s = time.monotonic() - t0
         assert not silent, f"naive: {len(silent)} servers never answered"

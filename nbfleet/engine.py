@@ -1,10 +1,10 @@
-"""The one module that talks to Docker engines for running containers.
+"""Talking to one Docker engine: what every backend (``nbfleet.backends``) builds on.
 
-A small interface over the Docker SDK for Python: connect to a host's endpoint, make sure the exact
-image is there (transfer it with save/load only when missing), list the course's containers by label,
-create/start/stop/remove them, run a command inside one, create students' folders, and wait until
-servers answer. Heavy imports (docker, requests) happen inside functions: task creators import this
-module while doit lists tasks.
+Connect to a host's endpoint, make sure the exact image is there (transfer it with save/load only when
+missing), list the course's plain containers by label, run a command inside a container, ask Jupyter inside
+it about its use, create students' folders, and wait until servers answer. The lifecycle of a student's
+server (create, update, start, stop, remove) belongs to the backends. Heavy imports (docker, requests) happen
+inside functions: task creators import this module while doit lists tasks.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
+from . import labels
 from .errors import NbfleetError
+from .hosts import Host
 
-COURSE_LABEL = "nbfleet.course"
-STUDENT_LABEL = "nbfleet.student"
-HASH_LABEL = "nbfleet.settings-hash"
+SWARM_TASK_LABEL = "com.docker.swarm.task.id"  # on a container Swarm runs for a service
 CONNECT_TIMEOUT = 10.0  # seconds to open a TCP connection to a remote endpoint
 API_TIMEOUT = 900  # seconds per engine call: an image load of a few GB over ssh takes minutes
 
@@ -48,10 +48,6 @@ class Container:
         return self.state == "running"
 
 
-def _host_field(host: Any, key: str, default: Any = None) -> Any:
-    return host.get(key, default) if isinstance(host, dict) else getattr(host, key, default)
-
-
 def _tls_config(tls: dict | None):
     """A docker.tls.TLSConfig from a host's tls options (keys tls_ca/tls_cert/tls_key, or ca/cert/key)."""
     if not tls:
@@ -73,15 +69,15 @@ def _reachable(endpoint: str, timeout: float) -> None:
         pass
 
 
-def connect(host: Any, timeout: float = API_TIMEOUT):
-    """A docker.DockerClient for ``host`` (a hosts.Host or a manifest's host dict); HostUnreachable if it does not answer.
+def connect(host: Host, timeout: float = API_TIMEOUT):
+    """A docker.DockerClient for ``host``; HostUnreachable if it does not answer.
 
     Endpoints: ``local`` (the environment's engine), ``unix:///path``, ``tcp://host:port`` (TLS from the
     host's tls options), ``ssh://user@host[:port]`` (paramiko; keys and known hosts from ``~/.ssh``).
     """
     import docker
 
-    name, endpoint = _host_field(host, "name"), _host_field(host, "endpoint")
+    name, endpoint = host.name, host.endpoint
     try:
         if endpoint == "local":
             client = docker.from_env(timeout=timeout)
@@ -89,7 +85,7 @@ def connect(host: Any, timeout: float = API_TIMEOUT):
             client = docker.DockerClient(base_url=endpoint, timeout=timeout)
         elif endpoint.startswith("tcp://"):
             _reachable(endpoint, CONNECT_TIMEOUT)
-            client = _tls_client(endpoint, _tls_config(_host_field(host, "tls")), timeout)
+            client = _tls_client(endpoint, _tls_config(host.tls), timeout)
         elif endpoint.startswith("ssh://"):
             _reachable(endpoint, CONNECT_TIMEOUT)
             client = docker.DockerClient(base_url=endpoint, use_ssh_client=False, timeout=timeout)
@@ -165,42 +161,19 @@ def _split_tag(tag: str) -> tuple[str, str]:
 
 
 def list_containers(client, course: str) -> list[Container]:
-    """The course's containers on one engine (running or not), from a single list call."""
+    """The course's plain containers on one engine (running or not), from a single list call.
+
+    Containers that Swarm runs for the course's services carry the same labels and are left out: they belong to
+    their service.
+    """
     out = []
-    for c in client.api.containers(all=True, filters={"label": f"{COURSE_LABEL}={course}"}):
-        labels = c.get("Labels") or {}
+    for c in client.api.containers(all=True, filters={"label": f"{labels.COURSE}={course}"}):
+        tags = c.get("Labels") or {}
+        if SWARM_TASK_LABEL in tags:
+            continue
         name = (c.get("Names") or ["/" + c["Id"][:12]])[0].lstrip("/")
-        out.append(Container(name, c["Id"], c.get("State", ""), labels.get(STUDENT_LABEL, ""), labels.get(HASH_LABEL, ""), labels))
+        out.append(Container(name, c["Id"], c.get("State", ""), tags.get(labels.STUDENT, ""), tags.get(labels.HASH, ""), tags))
     return out
-
-
-def create_container(client, create: dict) -> str:
-    """Create (not start) a container from a manifest's ``create`` arguments; returns its id."""
-    kwargs = dict(create)
-    kwargs.pop("detach", None)  # a containers.run() argument, not a create() one
-    if "ports" in kwargs:
-        kwargs["ports"] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kwargs["ports"].items()}
-    return client.containers.create(**kwargs).id
-
-
-def start_container(client, name: str) -> None:
-    client.api.start(name)
-
-
-def stop_container(client, name: str, timeout: int = 10) -> None:
-    """Stop a container; its folder and the container itself stay."""
-    client.api.stop(name, timeout=timeout)
-
-
-def remove_container(client, name: str, timeout: int = 10) -> None:
-    """Stop and remove a container (never its bind-mounted folders: volumes are not touched)."""
-    import docker
-
-    try:
-        client.api.stop(name, timeout=timeout)
-        client.api.remove_container(name, v=False)
-    except docker.errors.NotFound:
-        pass
 
 
 def exec_output(client, name: str, cmd: list[str], timeout: float = 20) -> tuple[int, str]:
@@ -347,3 +320,12 @@ def exited(client, name: str) -> str:
     except Exception as exc:  # noqa: BLE001
         return f"cannot inspect: {short_error(exc)}"
     return f"{state.get('Status')} (exit code {state.get('ExitCode')})" + (f": {short_error(Exception(logs[-1]))}" if logs else "")
+
+
+def wait_gone(client, filters: dict, deadline: float) -> None:
+    """Wait until no container matching ``filters`` is left on the engine (Swarm removes a service's containers
+    a moment after the service; its published port is free only then)."""
+    while client.api.containers(all=True, filters=filters):
+        if time.monotonic() >= deadline:
+            raise NbfleetError("engine", f"containers matching {filters} are still there: try again in a minute")
+        time.sleep(0.2)

@@ -63,6 +63,13 @@ class Host:
             "tls": dict(self.tls) if self.tls else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Host":
+        """The host a launch manifest describes (the inverse of ``as_dict``)."""
+        return cls(data["name"], data["endpoint"], public=data.get("public", "localhost"),
+                   ports=tuple(data.get("ports") or DEFAULT_PORTS), course_root=data.get("course_root", ""),
+                   tls=dict(data["tls"]) if data.get("tls") else None)
+
 
 def load_hosts(settings) -> list[Host]:
     """Read and validate the course's ``hosts`` file; raise NbfleetError naming file, line and column."""

@@ -1,11 +1,11 @@
-"""Bring one host's containers to what its launch manifest says.
+"""Bring one host's student servers to what its launch manifest says, whatever backend runs them.
 
-``plan`` is pure: desired containers (the manifest) against actual ones (the engine's list) give one
-step per container: create, recreate (settings hash changed), start (stopped), unchanged, remove
+``plan`` is pure: desired servers (the manifest) against actual ones (the backend's list) give one
+step per server: create, recreate (settings hash changed), start (stopped), unchanged, remove
 (student no longer on this host) or pending (a student working right now is not interrupted by a
-recreate unless forced). ``launch_host`` applies a plan through ``nbfleet.engine``: image first,
-then folders (owned by the teacher) before any container starts, then containers, then waits until
-every server answers.
+recreate unless forced). ``launch_host`` applies a plan through the manifest's backend
+(``nbfleet.backends``): image first, then folders (owned by the teacher) before any server starts, then
+servers, then waits until every server answers. ``stop_host`` stops them all, keeping everything.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class HostResult:
     error: str = ""
     image: str = ""  # "present" or "transferred"
     seconds: float = 0.0
+    switched: int = 0  # servers another backend ran here, removed before this backend's start (folders kept)
+    backend: str = "containers"
 
     @property
     def ok(self) -> bool:
@@ -60,7 +62,7 @@ class HostResult:
 # ---------------------------------------------------------------- pure planning
 
 def _hash(desired: dict) -> str:
-    return desired["create"]["labels"].get("nbfleet.settings-hash", "")
+    return desired.get("hash", "")
 
 
 def needs_activity(desired: Iterable[dict], actual: Iterable[Any]) -> list[str]:
@@ -71,7 +73,7 @@ def needs_activity(desired: Iterable[dict], actual: Iterable[Any]) -> list[str]:
 
 
 def plan(desired: Iterable[dict], actual: Iterable[Any], working: Iterable[str] = (), force: bool = False) -> list[Step]:
-    """One Step per container, desired (manifest entries) against actual (engine.Container-like objects).
+    """One Step per server, desired (manifest entries) against actual (``backends.Server``-like objects).
 
     ``working`` names containers whose student is working right now: a recreate of those becomes
     ``pending`` unless ``force``. Containers on the host that the manifest does not name are removed
@@ -147,7 +149,7 @@ def read_manifest(path: Path) -> dict:
         if key not in data:
             raise NbfleetError(str(path), f"missing key {key!r}")
     for i, c in enumerate(data["containers"]):
-        for key in ("name", "student", "url", "folder", "create"):
+        for key in ("name", "student", "url", "folder", "server", "hash"):
             if key not in c:
                 raise NbfleetError(str(path), f"containers[{i}]: missing key {key!r}")
     return data
@@ -183,11 +185,19 @@ class _Progress:
                 cls._progress = None
 
 
+def open_backend(manifest: dict):
+    """The backend that runs the manifest's servers on its host (``containers`` when the manifest names none)."""
+    from .backends import open_backend as _open
+    from .hosts import Host
+
+    return _open(manifest.get("backend") or {"kind": "containers"}, Host.from_dict(manifest["host"]), manifest["course"])
+
+
 def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bool = False, idle_window: float = 900.0,
                 ready_timeout: float = 120.0, workers: int = 8, progress: bool = True, source=None) -> HostResult:
     """Reconcile one host with its manifest and wait until every server answers.
 
-    Never raises for a container that fails (it is counted under ``failed`` with its reason) nor for an
+    Never raises for a server that fails (it is counted under ``failed`` with its reason) nor for an
     unreachable host (``error``); raises NbfleetError only for a malformed manifest.
     """
     from . import engine
@@ -202,50 +212,51 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         if bar:
             bar.update(task, description=f"{host['name']}: {text}", **kw)
 
+    backend = open_backend(manifest)
+    result.backend = backend.kind
     try:
-        client = engine.connect(host)
         image = manifest["image"]
         say("image")
-        result.image = engine.ensure_image(client, image["id"], image.get("tag", ""), source=source)
+        result.image = backend.ensure_image(image["id"], image.get("tag", ""), source=source)
+        result.switched = backend.retire_others()
         desired = manifest["containers"]
-        actual = engine.list_containers(client, manifest["course"])
+        actual = backend.servers()
         now = dt.datetime.now(dt.timezone.utc)
-        working = {n for n in needs_activity(desired, actual)
-                   if is_working(engine.activity(client, n), now, idle_window)}
+        working = {n for n in needs_activity(desired, actual) if is_working(backend.activity(n), now, idle_window)}
         steps = plan(desired, actual, working, force)
         result.counts.update(s.kind for s in steps)
         by_name = {d["name"]: d for d in desired}
         todo = [s for s in steps if s.kind in ("create", "recreate", "start")]
-        gone = [s for s in steps if s.kind in ("remove", "recreate")]
-        say("containers", total=len(gone) + len(todo), completed=0)  # one tick per removal, one per server answering
+        gone = [s for s in steps if s.kind == "remove"]
+        say("servers", total=len(gone) + len(todo), completed=0)  # one tick per removal, one per server answering
 
         def advance():
             if bar:
                 bar.advance(task)
 
         def remove(step: Step):
-            engine.remove_container(client, step.name)
+            backend.remove(step.name)
             advance()
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for s, err in zip(gone, pool.map(_catch(remove), gone)):
+            for s, err in zip(gone, pool.map(_catch(remove), gone)):  # first: a removed student's port may be reused
                 if err:
                     result.failed[s.name] = err
-            folders = [by_name[s.name]["folder"] for s in todo if s.name not in result.failed]
-            local = host["endpoint"] == "local" or host["endpoint"].startswith("unix://")  # same file system
+            folders = [by_name[s.name]["folder"] for s in todo]
             admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
-            engine.ensure_folders(client, [f for f in folders if f not in admins], teacher_uid, teacher_gid,
-                                  image["id"], local)
-            engine.ensure_folders(client, [f for f in folders if f in admins], teacher_uid, teacher_gid,
-                                  image["id"], local, own=False)  # the teacher's course tree keeps its owners
+            backend.prepare_folders([f for f in folders if f not in admins], teacher_uid, teacher_gid, image["id"])
+            backend.prepare_folders([f for f in folders if f in admins], teacher_uid, teacher_gid, image["id"],
+                                    own=False)  # the teacher's course tree keeps its owners
 
             def bring_up(step: Step):
-                if step.kind in ("create", "recreate"):
-                    engine.create_container(client, by_name[step.name]["create"])
-                engine.start_container(client, step.name)
+                if step.kind == "create":
+                    backend.create(by_name[step.name])
+                elif step.kind == "recreate":
+                    backend.update(by_name[step.name])
+                else:
+                    backend.start(step.name)
 
-            up = [s for s in todo if s.name not in result.failed]
-            for s, err in zip(up, pool.map(_catch(bring_up), up)):
+            for s, err in zip(todo, pool.map(_catch(bring_up), todo)):
                 if err:
                     result.failed[s.name] = err
         say("waiting for servers")
@@ -253,23 +264,31 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         check = todo + [s for s in steps if s.kind == "unchanged" and states.get(s.name) != "running"]  # e.g. restarting
         waiting = {by_name[s.name]["url"]: s.name for s in check if s.name not in result.failed}
         silent = engine.wait_until_answering(waiting, time.monotonic() + ready_timeout, on_ready=lambda _u: advance(),
-                                             gone=lambda url: engine.exited(client, waiting[url]))
+                                             gone=lambda url: backend.why_down(waiting[url]))
         for url, why in silent.items():
             result.failed[waiting[url]] = why if not why.startswith("no answer") else f"{why} within {ready_timeout:g} s"
-        client.close()
     except NbfleetError as exc:
-        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith("image"):
+        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith(("image", "host", "swarm")):
             result.error = str(exc)
         else:
             raise
     except Exception as exc:  # noqa: BLE001 - a host failing mid-way must not stop the other hosts
         result.error = f"host {host['name']}: {engine.short_error(exc)}"
     finally:
+        backend.close()
         result.seconds = time.monotonic() - t0
         if bar:
             bar.remove_task(task)
             _Progress.close()
     return result
+
+
+def stop_host(backend, workers: int = 8) -> int:
+    """Stop every running server of the course on the backend's host (nothing is removed); returns how many."""
+    running = [s for s in backend.servers() if s.running]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda s: backend.stop(s.name), running))
+    return len(running)
 
 
 def _catch(fn):

@@ -1,9 +1,10 @@
 """Launch manifests: what should run on each host, as data (``build/launch/<host>.json``).
 
 ``build_manifest`` is pure: roster students + host + settings + image record + password hashes -> one JSON-able
-dict, the same every time for the same inputs. Each container carries a hash of its settings (image, command
-with the password hash, mounts, limits, ports, user, …): ``doit launch`` recreates a container only when that
-hash changed. No plain password ever appears in a manifest.
+dict, the same every time for the same inputs. Each student's server is described in nbfleet's own terms (image,
+command with the password hash, mounts, limits, port, labels, user) that every backend translates to its own API,
+and carries a hash of them: ``doit launch`` recreates (or updates) a server only when that hash changed. No plain
+password ever appears in a manifest.
 """
 
 from __future__ import annotations
@@ -13,23 +14,53 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
+from . import labels
 from .errors import NbfleetError
 from .hosts import Host
 
-HASH_LABEL = "nbfleet.settings-hash"
+HASH_LABEL = labels.HASH
 TLS_DIR = "/etc/nbfleet/tls"
+SERVER_PORT = 8888  # where Jupyter listens inside every image (the image contract)
+BACKENDS = ("containers", "swarm")
 
 
 def container_name(tag: str, student_id: str) -> str:
-    """The container of a student: ``<course tag>-<student id>``."""
+    """The server of a student (container or Swarm service): ``<course tag>-<student id>``."""
     return f"{tag}-{student_id}"
 
 
-def settings_hash(create: dict[str, Any]) -> str:
-    """sha256 of the container's settings as canonical JSON, leaving out the hash label itself."""
-    labels = {k: v for k, v in create.get("labels", {}).items() if k != HASH_LABEL}
-    canonical = json.dumps({**create, "labels": labels}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def settings_hash(server: dict[str, Any]) -> str:
+    """sha256 of a server's spec as canonical JSON: a server is recreated (or updated) exactly when this changes."""
+    canonical = json.dumps(server, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def server_entry(course: str, student: str, *, admin: bool, port: int, url: str, folder: str, home: str, image: str,
+                 command: Sequence[str], user: str, memory: int, cpus: float, pids: int,
+                 extra_mounts: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """One student's server in nbfleet's own terms, whatever backend runs it, with the hash of those terms.
+
+    ``server`` holds image, command, user, working folder, port (published on the host → the server's own),
+    mounts, limits, labels, restart and security: each backend translates it to its API (a container's create
+    arguments, a Swarm service spec). The student's folder is mounted at ``~/work`` (an admin's course folder at
+    ``~/course``); nothing else of the server survives a recreate.
+    """
+    target = f"{home}/course" if admin else f"{home}/work"
+    server = {
+        "image": image,
+        "command": list(command),
+        "user": user,
+        "workdir": target,
+        "port": {"published": port, "target": SERVER_PORT},
+        "mounts": [{"source": folder, "target": target, "read_only": False}, *extra_mounts],
+        "limits": {"memory": memory, "cpus": cpus, "pids": pids},
+        "labels": {labels.COURSE: course, labels.STUDENT: student, labels.ADMIN: "true" if admin else "false"},
+        "restart": "unless-stopped",
+        "security": {"no_new_privileges": True, "cap_drop": ["ALL"]},
+        "environment": {},
+    }
+    return {"name": container_name(course, student), "student": student, "admin": admin, "port": port, "url": url,
+            "folder": folder, "server": server, "hash": settings_hash(server)}
 
 
 def image_record_path(settings) -> Path:
@@ -72,11 +103,12 @@ def on_host(path: Path, root: Path, host: Host) -> str:
     return str(PurePosixPath(host.course_root) / rel.as_posix()) if rel.parts else host.course_root
 
 
-def build_manifest(host: Host, students: Sequence, settings, image: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]:
-    """The desired state of ``host``: one container per student allocated to it, in roster order.
+def build_manifest(host: Host, students: Sequence, settings, image: dict[str, Any], hashes: dict[str, str],
+                   backend: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The desired state of ``host``: one server per student allocated to it, in roster order.
 
     ``students`` are roster Students (all with server == host.name, port and password filled); ``hashes`` maps a
-    student id to its argon2 password hash.
+    student id to its argon2 password hash; ``backend`` names the backend that runs them (default: containers).
     """
     tag = settings.course.tag
     user, uid, gid = settings.teacher.user, settings.teacher.uid, settings.teacher.gid
@@ -85,53 +117,28 @@ def build_manifest(host: Host, students: Sequence, settings, image: dict[str, An
     scheme = "https" if launch.tls_cert else "http"
     root = Path(settings.root)
     tls_args: list[str] = []
-    tls_mounts: dict[str, dict[str, str]] = {}
+    tls_mounts: list[dict[str, Any]] = []
     if launch.tls_cert:
-        tls_mounts = {
-            on_host(launch.tls_cert, root, host): {"bind": f"{TLS_DIR}/cert.pem", "mode": "ro"},
-            on_host(launch.tls_key, root, host): {"bind": f"{TLS_DIR}/key.pem", "mode": "ro"},
-        }
+        tls_mounts = [
+            {"source": on_host(launch.tls_cert, root, host), "target": f"{TLS_DIR}/cert.pem", "read_only": True},
+            {"source": on_host(launch.tls_key, root, host), "target": f"{TLS_DIR}/key.pem", "read_only": True},
+        ]
         tls_args = [f"--ServerApp.certfile={TLS_DIR}/cert.pem", f"--ServerApp.keyfile={TLS_DIR}/key.pem"]
     containers = []
     for s in students:
-        name = container_name(tag, s.id)
         if s.admin:
-            folder = host.course_root
-            volumes = {folder: {"bind": f"{home}/course", "mode": "rw"}}
-            working_dir = f"{home}/course"
-            memory = s.memory or launch.admin_memory
+            folder, memory = host.course_root, s.memory or launch.admin_memory
         else:
-            folder = on_host(Path(settings.students_dir) / s.id, root, host)
-            volumes = {folder: {"bind": f"{home}/work", "mode": "rw"}}
-            working_dir = f"{home}/work"
-            memory = s.memory or launch.memory
-        create = {
-            "image": image["id"],
-            "name": name,
-            "command": ["start-notebook", f"--PasswordIdentityProvider.hashed_password={hashes[s.id]}", *tls_args],
-            "user": f"{uid}:{gid}",
-            "working_dir": working_dir,
-            "ports": {"8888/tcp": s.port},
-            "volumes": {**volumes, **tls_mounts},
-            "mem_limit": memory,
-            "nano_cpus": int(round(launch.cpus * 1e9)),
-            "pids_limit": launch.pids,
-            "labels": {"nbfleet.course": tag, "nbfleet.student": s.id, "nbfleet.admin": "true" if s.admin else "false"},
-            "restart_policy": {"Name": "unless-stopped"},
-            "security_opt": ["no-new-privileges"],
-            "cap_drop": ["ALL"],
-            "environment": {},
-            "detach": True,
-        }
-        create["labels"][HASH_LABEL] = settings_hash(create)
-        containers.append({
-            "name": name, "student": s.id, "admin": s.admin, "port": s.port,
-            "url": f"{scheme}://{host.public}:{s.port}/", "folder": folder, "create": create,
-        })
+            folder, memory = on_host(Path(settings.students_dir) / s.id, root, host), s.memory or launch.memory
+        containers.append(server_entry(
+            tag, s.id, admin=s.admin, port=s.port, url=f"{scheme}://{host.public}:{s.port}/", folder=folder, home=home,
+            image=image["id"], command=["start-notebook", f"--PasswordIdentityProvider.hashed_password={hashes[s.id]}", *tls_args],
+            user=f"{uid}:{gid}", memory=memory, cpus=launch.cpus, pids=launch.pids, extra_mounts=tls_mounts))
     return {
         "host": host.as_dict(),
         "course": tag,
         "scheme": scheme,
+        "backend": backend or {"kind": "containers"},
         "image": {"name": settings.images.launch, "id": image["id"], "tag": image_tag(image)},
         "containers": containers,
     }

@@ -1,7 +1,7 @@
 """What every student's server is doing now: a live table and a static page (build/status.html).
 
-State comes from the engine (one list call per host), uptime and last activity from Jupyter itself
-(`nbfleet-activity` inside the container), memory from the engine's one-shot stats.
+State comes from the course's backend (one list call per host), uptime and last activity from Jupyter itself
+(`nbfleet-activity` inside the server), memory from the engine's one-shot stats.
 """
 
 from __future__ import annotations
@@ -45,37 +45,40 @@ def _manifest(settings, host_name: str) -> dict | None:
         return None
 
 
-def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int = 8) -> list[Row]:
-    """Rows for one host: every container of the course there, plus manifest entries with no container."""
+def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int = 8, backend: dict | None = None) -> list[Row]:
+    """Rows for one host: every server of the course there, plus manifest entries with no server.
+
+    ``backend`` is a manifest's backend entry; by default the one this host's manifest names (else containers).
+    """
     from . import engine
-    from .launch import _when, is_working
+    from .backends import open_backend
+    from .launch import is_working
 
     now = now or dt.datetime.now(dt.timezone.utc)
     manifest = _manifest(settings, host.name)
     desired = {c["name"]: c for c in (manifest or {}).get("containers", [])}
-    try:
-        client = engine.connect(host)
-    except NbfleetError:
-        return [Row(c["student"], host.name, n, c.get("port"), c["url"], UNREACHABLE) for n, c in sorted(desired.items())]
-    try:
-        actual = engine.list_containers(client, settings.course.tag)
+    spec = backend or (manifest or {}).get("backend") or {"kind": "containers"}
+    with open_backend(spec, host, settings.course.tag) as servers:
+        try:
+            actual = servers.servers()
+        except NbfleetError as exc:
+            if not isinstance(exc, engine.HostUnreachable):
+                raise
+            return [Row(c["student"], host.name, n, c.get("port"), c["url"], UNREACHABLE) for n, c in sorted(desired.items())]
 
         def one(c) -> Row:
             d = desired.get(c.name, {})
             port = d.get("port")
             if not c.running:
-                return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state)
-            act = engine.activity(client, c.name) or {}
+                return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state + (f": {c.detail}" if c.detail else ""))
+            act = servers.activity(c.name) or {}
             uptime, idle = activity_times(act, now)
             return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state, uptime=uptime,
                        last_activity=act.get("last_activity", ""), idle=idle,
-                       working=is_working(act, now, settings.launch.idle_window),
-                       memory=engine.memory_usage(client, c.name))
+                       working=is_working(act, now, settings.launch.idle_window), memory=servers.usage(c.name))
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = list(pool.map(one, actual))
-    finally:
-        client.close()
     there = {r.container for r in rows}
     rows += [Row(c["student"], host.name, n, c.get("port"), c["url"], "missing") for n, c in desired.items() if n not in there]
     return rows
@@ -103,16 +106,6 @@ def collect(settings, hosts: Iterable[Any]) -> list[Row]:
     with ThreadPoolExecutor(max_workers=max(len(hosts), 1)) as pool:
         per_host = list(pool.map(lambda h: host_rows(settings, h), hosts))
     return sorted((r for rows in per_host for r in rows), key=lambda r: (r.student, r.host))
-
-
-def stop_all(client, course: str, workers: int = 8) -> int:
-    """Stop every running container of the course on one engine (nothing is removed); returns how many."""
-    from . import engine
-
-    running = [c for c in engine.list_containers(client, course) if c.running]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda c: engine.stop_container(client, c.name), running))
-    return len(running)
 
 
 def human_duration(seconds: float | None) -> str:

@@ -326,7 +326,7 @@ def cleanup_containers():
                 pass
 
 
-# ------------------------------------------------------------------ manifests written by hand (contract format)
+# ------------------------------------------------------------------ manifests for launch_host, made with the real builder
 
 def password_hash(password: str) -> str:
     """The argon2 hash Jupyter Server accepts, with jupyter_server's parameters (see the contracts)."""
@@ -335,34 +335,18 @@ def password_hash(password: str) -> str:
     return "argon2:" + argon2.PasswordHasher(memory_cost=10240, time_cost=10, parallelism=8).hash(password)
 
 
-def settings_hash(create: dict) -> str:
-    body = json.loads(json.dumps(create))
-    body.get("labels", {}).pop("nbfleet.settings-hash", None)
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 def container_entry(course: str, student: str, port: int, folder: str, image_id: str, *, admin: bool = False,
                     public: str = "localhost", nb_user: str = "teacher", uid: int = 1000, gid: int = 1000,
                     hashed_password: str | None = None, memory: int = 256 * 1024**2, course_root: str = "") -> dict:
-    """One container of a launch manifest, as the manifest writer makes it."""
-    home = f"/home/{nb_user}"
+    """One server of a launch manifest, made by the manifest writer's own ``server_entry``."""
+    from nbfleet.manifest import server_entry
+
     command = ["start-notebook"]
     if hashed_password:
         command.append(f"--PasswordIdentityProvider.hashed_password={hashed_password}")
-    bind = f"{home}/course" if admin else f"{home}/work"
-    source = course_root if admin else folder
-    create = {
-        "image": image_id, "name": f"{course}-{student}", "command": command, "user": f"{uid}:{gid}",
-        "working_dir": bind, "ports": {"8888/tcp": port},
-        "volumes": {source: {"bind": bind, "mode": "rw"}},
-        "mem_limit": memory, "nano_cpus": 500_000_000, "pids_limit": 256,
-        "labels": {"nbfleet.course": course, "nbfleet.student": student, "nbfleet.admin": str(admin).lower()},
-        "restart_policy": {"Name": "unless-stopped"}, "security_opt": ["no-new-privileges"], "cap_drop": ["ALL"],
-        "environment": {}, "detach": True,
-    }
-    create["labels"]["nbfleet.settings-hash"] = settings_hash(create)
-    return {"name": f"{course}-{student}", "student": student, "admin": admin, "port": port,
-            "url": f"http://{public}:{port}/", "folder": source, "create": create}
+    return server_entry(course, student, admin=admin, port=port, url=f"http://{public}:{port}/",
+                        folder=course_root if admin else folder, home=f"/home/{nb_user}", image=image_id,
+                        command=command, user=f"{uid}:{gid}", memory=memory, cpus=0.5, pids=256)
 
 
 def write_manifest(path: Path, host: dict, course: str, image: dict, containers: list[dict]) -> Path:
@@ -375,8 +359,10 @@ def write_manifest(path: Path, host: dict, course: str, image: dict, containers:
 
 
 def rehash(entry: dict) -> dict:
-    """Recompute an entry's settings hash after a test changed its create arguments."""
-    entry["create"]["labels"]["nbfleet.settings-hash"] = settings_hash(entry["create"])
+    """Recompute an entry's settings hash after a test changed its server spec."""
+    from nbfleet.manifest import settings_hash
+
+    entry["hash"] = settings_hash(entry["server"])
     return entry
 
 

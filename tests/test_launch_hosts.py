@@ -110,7 +110,7 @@ def test_changing_one_students_memory_limit_recreates_only_that_container(classr
     assert all(r.ok for r in classroom.launch().values())
     before = {h: classroom.ids(h) for h in ("a", "b")}
     changed = classroom.entry("b", 2)
-    changed["create"]["mem_limit"] = 384 * 1024**2
+    changed["server"]["limits"]["memory"] = 384 * 1024**2
     rehash(changed)
     results = classroom.launch()
     assert counts(results["a"]) == {"unchanged": 3}
@@ -130,7 +130,7 @@ def test_a_working_student_is_pending_not_interrupted_unless_forced(classroom):
     code, _ = engine.exec_output(classroom.local_client, busy["name"], ["sh", "-c", 'printf "%s\\n" "$1" > /tmp/activity.json', "x", activity])
     assert code == 0
     for c in (busy, idle):
-        c["create"]["nano_cpus"] = 250_000_000
+        c["server"]["limits"]["cpus"] = 0.25
         rehash(c)
     before = classroom.ids("a")
     r = classroom.launch("a")["a"]

@@ -13,7 +13,7 @@ from nbfleet.launch import HostResult, is_working, needs_activity, plan, settled
 
 @dataclass(frozen=True)
 class Fake:
-    """An engine.Container's fields that plan() reads."""
+    """A backends.Server's fields that plan() reads."""
 
     name: str
     state: str
@@ -22,8 +22,7 @@ class Fake:
 
 
 def want(student: str, h: str = "h1") -> dict:
-    return {"name": f"c-{student}", "student": student,
-            "create": {"labels": {"nbfleet.settings-hash": h}}}
+    return {"name": f"c-{student}", "student": student, "hash": h}
 
 
 def kinds(steps) -> dict:

@@ -12,6 +12,7 @@ import pytest
 from nbfleet import passwords
 from nbfleet.errors import NbfleetError
 from nbfleet.hosts import Host
+from nbfleet.backends.containers import create_arguments
 from nbfleet.manifest import HASH_LABEL, build_manifest, load_image_record, make_manifest, settings_hash
 from nbfleet.roster import Student, fill_roster, load_roster
 from nbfleet.settings import load
@@ -52,18 +53,26 @@ def test_a_student_gets_only_their_folder_and_an_admin_the_course(sample_course)
     s1, boss = m["containers"]
     assert s1["name"] == "mbd-s1" and s1["url"] == "http://lab2.example.org:20000/"
     assert s1["folder"] == "/srv/course/students/s1"
-    c = s1["create"]
-    assert c["volumes"] == {"/srv/course/students/s1": {"bind": "/home/teacher/work", "mode": "rw"}}
+    c = s1["server"]
+    assert c["mounts"] == [{"source": "/srv/course/students/s1", "target": "/home/teacher/work", "read_only": False}]
     assert c["command"] == ["start-notebook", "--PasswordIdentityProvider.hashed_password=argon2:H1"]
-    assert (c["user"], c["working_dir"], c["ports"]) == ("1000:1000", "/home/teacher/work", {"8888/tcp": 20000})
-    assert (c["mem_limit"], c["nano_cpus"], c["pids_limit"]) == (2 * 1024**3, 10**9, 512)
-    assert c["security_opt"] == ["no-new-privileges"] and c["cap_drop"] == ["ALL"] and c["environment"] == {}
-    assert c["restart_policy"] == {"Name": "unless-stopped"} and c["detach"] is True and c["image"] == IMAGE["id"]
-    assert c["labels"]["nbfleet.student"] == "s1" and c["labels"]["nbfleet.admin"] == "false" and c["labels"]["nbfleet.course"] == "mbd"
-    assert c["labels"][HASH_LABEL] == settings_hash(c)
-    b = boss["create"]
-    assert b["volumes"] == {"/srv/course": {"bind": "/home/teacher/course", "mode": "rw"}} and b["working_dir"] == "/home/teacher/course"
-    assert b["mem_limit"] == 4 * 1024**3 and b["labels"]["nbfleet.admin"] == "true"
+    assert (c["user"], c["workdir"], c["port"]) == ("1000:1000", "/home/teacher/work", {"published": 20000, "target": 8888})
+    assert c["limits"] == {"memory": 2 * 1024**3, "cpus": 1.0, "pids": 512}
+    assert c["security"] == {"no_new_privileges": True, "cap_drop": ["ALL"]} and c["environment"] == {}
+    assert c["restart"] == "unless-stopped" and c["image"] == IMAGE["id"]
+    assert c["labels"] == {"nbfleet.course": "mbd", "nbfleet.student": "s1", "nbfleet.admin": "false"}
+    assert s1["hash"] == settings_hash(c)
+    b = boss["server"]
+    assert b["mounts"] == [{"source": "/srv/course", "target": "/home/teacher/course", "read_only": False}]
+    assert b["workdir"] == "/home/teacher/course" and b["limits"]["memory"] == 4 * 1024**3 and b["labels"]["nbfleet.admin"] == "true"
+    # the containers backend turns the spec into the create arguments the engine takes, the hash as a label
+    k = create_arguments(s1["name"], c, s1["hash"])
+    assert k["volumes"] == {"/srv/course/students/s1": {"bind": "/home/teacher/work", "mode": "rw"}}
+    assert (k["user"], k["working_dir"], k["ports"]) == ("1000:1000", "/home/teacher/work", {"8888/tcp": 20000})
+    assert (k["mem_limit"], k["nano_cpus"], k["pids_limit"]) == (2 * 1024**3, 10**9, 512)
+    assert k["security_opt"] == ["no-new-privileges"] and k["cap_drop"] == ["ALL"] and k["environment"] == {}
+    assert k["restart_policy"] == {"Name": "unless-stopped"} and k["image"] == IMAGE["id"] and k["name"] == "mbd-s1"
+    assert k["labels"] == {**c["labels"], HASH_LABEL: s1["hash"]}
     json.dumps(m)  # JSON-able
 
 
@@ -75,7 +84,7 @@ def test_the_settings_hash_changes_with_what_needs_a_recreate_and_only_for_that_
     assert build_manifest(host, [student("s1"), student("s2", port=20001)], s, IMAGE, hashes) == base, "pure: same in, same out"
 
     def labels(m):
-        return [c["create"]["labels"][HASH_LABEL] for c in m["containers"]]
+        return [c["hash"] for c in m["containers"]]
 
     memory = build_manifest(host, [student("s1"), student("s2", port=20001, memory=3 * 1024**3)], s, IMAGE, hashes)
     reset = build_manifest(host, [student("s1"), student("s2", port=20001)], s, IMAGE, {**hashes, "s2": "argon2:C"})
@@ -84,9 +93,10 @@ def test_the_settings_hash_changes_with_what_needs_a_recreate_and_only_for_that_
         assert labels(changed)[0] == labels(base)[0] and labels(changed)[1] != labels(base)[1]
     image = build_manifest(host, [student("s1"), student("s2", port=20001)], s, {**IMAGE, "id": "sha256:" + "cd" * 32}, hashes)
     assert all(a != b for a, b in zip(labels(image), labels(base))), "a new image changes every container"
-    create = copy.deepcopy(base["containers"][0]["create"])
-    create["labels"][HASH_LABEL] = "anything"
-    assert settings_hash(create) == labels(base)[0], "the hash leaves out the hash label itself"
+    server = copy.deepcopy(base["containers"][0]["server"])
+    assert settings_hash(server) == labels(base)[0], "the hash is the spec's"
+    server["limits"]["pids"] += 1
+    assert settings_hash(server) != labels(base)[0]
 
 
 def test_tls_mounts_the_certificate_read_only_and_says_https(sample_course):
@@ -102,9 +112,10 @@ def test_tls_mounts_the_certificate_read_only_and_says_https(sample_course):
     m = build_manifest(host, [student("s1")], s, IMAGE, {"s1": "argon2:H"})
     c = m["containers"][0]
     assert m["scheme"] == "https" and c["url"] == "https://lab2.example.org:20000/"
-    assert c["create"]["volumes"]["/srv/course/secrets/cert.pem"] == {"bind": "/etc/nbfleet/tls/cert.pem", "mode": "ro"}
-    assert c["create"]["volumes"]["/srv/course/secrets/key.pem"] == {"bind": "/etc/nbfleet/tls/key.pem", "mode": "ro"}
-    assert c["create"]["command"][2:] == ["--ServerApp.certfile=/etc/nbfleet/tls/cert.pem", "--ServerApp.keyfile=/etc/nbfleet/tls/key.pem"]
+    assert c["server"]["mounts"][1:] == [
+        {"source": "/srv/course/secrets/cert.pem", "target": "/etc/nbfleet/tls/cert.pem", "read_only": True},
+        {"source": "/srv/course/secrets/key.pem", "target": "/etc/nbfleet/tls/key.pem", "read_only": True}]
+    assert c["server"]["command"][2:] == ["--ServerApp.certfile=/etc/nbfleet/tls/cert.pem", "--ServerApp.keyfile=/etc/nbfleet/tls/key.pem"]
 
 
 def test_written_manifests_hold_hashes_the_server_accepts_and_no_plain_password(sample_course):
@@ -119,14 +130,14 @@ def test_written_manifests_hold_hashes_the_server_accepts_and_no_plain_password(
         for st in students.values():
             assert st.password not in text, "a plain password in a manifest"
         for c in json.loads(text)["containers"]:
-            hashed = c["create"]["command"][1].split("=", 1)[1]
+            hashed = c["server"]["command"][1].split("=", 1)[1]
             assert hashed.startswith("argon2:$argon2id$v=19$m=10240,t=10,p=8$")
             assert passwords.verify(students[c["student"]].password, hashed)
             assert not passwords.verify(students[c["student"]].password + "x", hashed)
         assert make_manifest(s, host)[2] is False, "unchanged inputs: the file is left alone"
     lab2 = json.loads((s.build_dir / "launch" / "lab2.json").read_text())
     s2 = next(c for c in lab2["containers"] if c["student"] == "s2")
-    assert s2["create"]["mem_limit"] == 3 * 1024**3 and s2["folder"] == "/srv/c/students/s2"
+    assert s2["server"]["limits"]["memory"] == 3 * 1024**3 and s2["folder"] == "/srv/c/students/s2"
     cache = passwords.cache_path(s.build_dir / "launch", "lab2")
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600 and stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
     assert sorted(p.name for p in (s.build_dir / "launch").glob("*.json")) == ["lab2.json", "local.json"], "only manifests match *.json"

@@ -35,16 +35,13 @@ def manifest_path(host_name: str) -> Path:
 
 
 def _engine_settled(manifest: str) -> bool:
-    """uptodate: the manifest's containers all run with their current settings hash, and nothing else is there."""
-    from .. import engine, launch
+    """uptodate: the manifest's servers all run with their current settings hash, and nothing else is there."""
+    from .. import launch
 
     try:
         data = launch.read_manifest(Path(manifest))
-        client = engine.connect(data["host"])
-        try:
-            return launch.settled(data["containers"], engine.list_containers(client, data["course"]))
-        finally:
-            client.close()
+        with launch.open_backend(data) as backend:
+            return launch.settled(data["containers"], backend.servers())
     except Exception:  # noqa: BLE001 - an engine that cannot say means: run the task
         return False
 
@@ -73,6 +70,9 @@ def _print_result(result) -> None:
     if not console.is_terminal:
         console.width = 160
     console.print(summary_table([result]))
+    if result.switched:
+        other = "containers" if result.backend == "swarm" else "Swarm services"
+        console.print(f"  switched to the {result.backend} backend: removed {result.switched} {other} first (folders kept)")
     for name, reason in sorted(result.failed.items()):
         console.print(f"  failed {name}: {reason}")
     if result.counts["pending"]:
@@ -141,21 +141,21 @@ def task_status():
 
 
 def _stop_host(manifest: str, host_name: str):
-    from .. import engine, launch, status
+    from .. import launch
 
     s = settings()
     try:
         data = launch.read_manifest(Path(manifest))
-        host = data["host"]
-    except NbfleetError:
+    except NbfleetError:  # no manifest yet: the hosts file and course.toml say where and how
         hosts = _hosts()
         if isinstance(hosts, NbfleetError):
             raise hosts
-        host = next(h for h in hosts if h.name == host_name).as_dict()
-    client = engine.connect(host)
-    stopped = status.stop_all(client, s.course.tag)
-    client.close()
-    print(f"{host_name}: stopped {stopped} container(s); folders and containers kept")
+        host = next(h for h in hosts if h.name == host_name)
+        data = {"host": host.as_dict(), "course": s.course.tag}
+    with launch.open_backend(data) as backend:
+        stopped = launch.stop_host(backend)
+    what = "service(s)" if data.get("backend", {}).get("kind") == "swarm" else "container(s)"
+    print(f"{host_name}: stopped {stopped} {what}; folders and servers kept")
 
 
 def task_stop():
