@@ -108,7 +108,7 @@ def build_manifest(host: Host, students: Sequence, settings, image: dict[str, An
     """The desired state of ``host``: one server per student allocated to it, in roster order.
 
     ``students`` are roster Students (all with server == host.name, port and password filled); ``hashes`` maps a
-    student id to its argon2 password hash; ``backend`` names the backend that runs them (default: containers).
+    student id to its argon2 password hash; ``backend`` is ``backend_spec``'s answer (default: containers).
     """
     tag = settings.course.tag
     user, uid, gid = settings.teacher.user, settings.teacher.uid, settings.teacher.gid
@@ -144,6 +144,20 @@ def build_manifest(host: Host, students: Sequence, settings, image: dict[str, An
     }
 
 
+def backend_spec(settings, hosts: Sequence[Host]) -> dict[str, Any]:
+    """Which backend runs the course's servers, as a manifest records it: ``{"kind": "containers"}`` or the swarm's
+    manager (a host from ``hosts``) and reservations."""
+    kind = settings.launch.backend
+    if kind != "swarm":
+        return {"kind": kind}
+    sw = settings.swarm
+    manager = next((h for h in hosts if h.name == sw.manager), None) if sw.manager else (hosts[0] if hosts else None)
+    if manager is None:
+        raise NbfleetError(f"{settings.file.name}: swarm.manager", f"no host named {sw.manager!r} in the hosts file")
+    return {"kind": "swarm", "manager": manager.as_dict(),
+            "reserve": {"memory": sw.reserve_memory, "cpus": sw.reserve_cpus}}
+
+
 def manifest_path(settings, host: str) -> Path:
     return settings.build_dir / "launch" / f"{host}.json"
 
@@ -168,7 +182,7 @@ def make_manifest(settings, host_name: str) -> tuple[Path, int, bool]:
     image = load_image_record(settings)
     out = manifest_path(settings, host.name)
     hashes = passwords.hashes_for(mine, passwords.cache_path(out.parent, host.name))
-    manifest = build_manifest(host, mine, settings, image, hashes)
+    manifest = build_manifest(host, mine, settings, image, hashes, backend_spec(settings, hosts))
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     try:
         same = out.read_text(encoding="utf-8") == text

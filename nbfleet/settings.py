@@ -20,6 +20,7 @@ from .errors import NbfleetError
 LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 TAG_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+BACKEND = re.compile(r"^(containers|swarm)$")
 MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([kmg]?)b?$", re.I)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
 MIN_MEMORY = 64 * 1024**2
@@ -69,6 +70,16 @@ class Launch:
     ready_timeout: float = 120.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    backend: str = "containers"  # or "swarm": each student one Swarm service, pinned to their host
+
+
+@dataclass(frozen=True)
+class Swarm:
+    """How the course runs on Docker Swarm (``launch.backend = "swarm"``)."""
+
+    manager: str = ""  # a host of `hosts` whose engine is a swarm manager; "" = the first host
+    reserve_memory: int = 0  # memory Swarm sets aside for each server (0: none; the limit still applies)
+    reserve_cpus: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class Settings:
     mail: Mail
     roster: RosterOptions = RosterOptions()
     workshop: Workshop = Workshop()
+    swarm: Swarm = Swarm()
 
     @property
     def build_dir(self) -> Path:
@@ -208,7 +220,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     """Validate the parsed TOML ``data`` of ``file``; raise NbfleetError naming the key on any problem."""
     root = file.parent
     r = _Reader(data, file.name)
-    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster", "workshop"})
+    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster", "workshop", "swarm"})
 
     c = r.section("course", {"name", "tag", "roster", "students", "solutions"})
     course = Course(
@@ -248,7 +260,8 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         course_apt_packages=i.strlist("course_apt_packages", ()),
     )
 
-    la = r.section("launch", {"memory", "admin_memory", "cpus", "pids", "idle_window", "ready_timeout", "tls_cert", "tls_key"})
+    la = r.section("launch", {"memory", "admin_memory", "cpus", "pids", "idle_window", "ready_timeout", "tls_cert", "tls_key",
+                                 "backend"})
     tls_cert = la.path("tls_cert", root, None)
     tls_key = la.path("tls_key", root, None)
     if (tls_cert is None) != (tls_key is None):
@@ -265,6 +278,13 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         ready_timeout=la.duration("ready_timeout", Launch.ready_timeout, low=1),
         tls_cert=tls_cert,
         tls_key=tls_key,
+        backend=la.match("backend", Launch.backend, BACKEND, '"containers" or "swarm"'),
+    )
+    sw = r.section("swarm", {"manager", "reserve_memory", "reserve_cpus"})
+    swarm = Swarm(
+        manager=sw.str("manager", Swarm.manager),
+        reserve_memory=sw.memory("reserve_memory", Swarm.reserve_memory) if "reserve_memory" in sw.data else Swarm.reserve_memory,
+        reserve_cpus=sw.number("reserve_cpus", Swarm.reserve_cpus, low=0),
     )
 
     re_ = r.section("release", {"teacher_only", "toc"})
@@ -287,7 +307,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     ro = r.section("roster", {"password_length"})
     roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions.password_length, low=8, integer=True)))
     return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster,
-                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root))
+                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root), swarm)
 
 
 def _workshop(w: "_Reader", root: Path) -> Workshop:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from .errors import NbfleetError
 
 UNREACHABLE = "host unreachable"
+NODE_DOWN = "node down"  # a Swarm node the manager reports down (its students' servers with it)
 
 
 @dataclass(frozen=True)

@@ -465,3 +465,120 @@ def port_block(n: int = 20) -> int:
             for s in socks:
                 s.close()
     raise RuntimeError("no block of free ports")
+
+
+# ------------------------------------------------------------------ Docker Swarm on a test engine
+
+class SwarmOn:
+    """A one-node swarm on a test engine (never the machine's own), left again by ``leave``.
+
+    ``swarm init`` makes a ``docker_gwbridge`` network, a Linux bridge of that fixed name on a 172.x subnet that
+    ``swarm leave`` does not remove; it is made here first, with a bridge name and subnet of this engine's own.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.address = engine.address.split("/")[0]
+
+    def init(self) -> "SwarmOn":
+        from docker.types import IPAMConfig, IPAMPool
+
+        client = self.engine.client
+        _, b, c, _ = self.address.split(".")
+        subnet = f"10.{int(b) - 100}.{c}.0/24"  # beside the engine's own 10.200-249.x.0/24
+        client.networks.create("docker_gwbridge", driver="bridge", ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
+                               options={"com.docker.network.bridge.name": f"{self.engine.tag}gw"[:15],
+                                        "com.docker.network.bridge.enable_icc": "false",
+                                        "com.docker.network.bridge.enable_ip_masquerade": "true"})
+        client.swarm.init(advertise_addr=self.address, listen_addr=f"{self.address}:2377")
+        return self
+
+    def leave(self) -> None:
+        client = self.engine.client
+        for s in client.api.services():
+            try:
+                client.api.remove_service(s["ID"])
+            except Exception:  # noqa: BLE001
+                pass
+        client.swarm.leave(force=True)
+        for name in ("docker_gwbridge",):
+            try:
+                client.networks.get(name).remove()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def join(self, worker: "NetnsEngine") -> None:
+        """Make ``worker`` a worker node of this swarm."""
+        token = self.engine.client.swarm.attrs["JoinTokens"]["Worker"]
+        worker.client.swarm.join(remote_addrs=[f"{self.address}:2377"], join_token=token,
+                                 advertise_addr=worker.ip, listen_addr=f"{worker.ip}:2377")
+
+
+class NetnsEngine(Engine):
+    """A dockerd in a network namespace of its own, with its own address: a second machine for a two-node swarm.
+
+    A veth pair joins the namespace to ``peer``'s bridge (``peer.address`` is the gateway); ports this engine
+    publishes answer at ``.ip``, not on loopback. dockerd runs under ``nsenter --net`` (``ip netns exec`` would
+    remount /sys, and dockerd then finds no cgroups).
+    """
+
+    def __init__(self, index: int, peer: Engine):
+        super().__init__(index)
+        self.peer = peer
+        net = peer.address.split("/")[0].rsplit(".", 1)[0]
+        self.ip = f"{net}.{100 + index}"
+        self.netns = f"{self.tag}ns"
+        self.veth = f"{self.tag}v"[:15]
+        self.bip = f"10.{150 + secrets.randbelow(40)}.{secrets.randbelow(250)}.1/24"
+
+    def start(self, timeout: float = 60) -> "NetnsEngine":
+        ip = lambda *a: subprocess.run(["ip", *a], check=True)  # noqa: E731
+        ip("netns", "add", self.netns)
+        self.netns_made = True
+        ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.netns)
+        ip("link", "set", self.veth, "master", self.peer.bridge)
+        ip("link", "set", self.veth, "up")
+        ip("-n", self.netns, "addr", "add", f"{self.ip}/24", "dev", "eth0")
+        ip("-n", self.netns, "link", "set", "eth0", "up")
+        ip("-n", self.netns, "link", "set", "lo", "up")
+        ip("-n", self.netns, "route", "add", "default", "via", self.peer.address.split("/")[0])
+        self.log = open(self.dir / "dockerd.log", "wb")
+        return self._run(timeout)
+
+    def _run(self, timeout: float) -> "NetnsEngine":
+        import docker
+
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd", "--data-root", str(self.dir / "data"),
+             "--exec-root", str(self.dir / "exec"), "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint,
+             "--bip", self.bip, "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = docker.DockerClient(base_url=self.endpoint, timeout=600)
+                client.ping()
+                self.client = client
+                return self
+            except Exception:  # noqa: BLE001 - not up yet
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"dockerd in {self.netns} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+
+    def halt(self) -> None:
+        """Stop this machine's dockerd (its containers stop with it), as a lab server going down would."""
+        self.client.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.client.swarm.leave(force=True)
+            except Exception:  # noqa: BLE001
+                pass
+        super().stop()
+        if getattr(self, "netns_made", False):
+            subprocess.run(["ip", "link", "del", self.veth], check=False, stderr=subprocess.DEVNULL)
+            subprocess.run(["ip", "netns", "del", self.netns], check=False)

@@ -127,4 +127,8 @@ def open_backend(spec: dict[str, Any], host: Host, course: str) -> Backend:
         from .containers import ContainersBackend
 
         return ContainersBackend(host, course)
+    if kind == "swarm":
+        from .swarm import SwarmBackend
+
+        return SwarmBackend(host, course, Host.from_dict(spec["manager"]), reserve=spec.get("reserve") or {})
     raise ValueError(f"unknown backend {kind!r}")

@@ -129,9 +129,14 @@ def _status():
     status.print_table(rows)
     page = status.write_page(rows, s.build_dir / "status.html", s.course.name)
     print(f"wrote {page}")
-    down = sorted({r.host for r in rows if r.state == "host unreachable"})
+    down = sorted({r.host for r in rows if r.state == status.UNREACHABLE})
     if down:
         raise NbfleetError("hosts", f"cannot reach {', '.join(down)}")
+    nodes = sorted({r.host for r in rows if r.state.startswith(status.NODE_DOWN)})
+    if nodes:
+        affected = [r.student for r in rows if r.state.startswith(status.NODE_DOWN)]
+        raise NbfleetError("swarm", f"the node of {', '.join(nodes)} is down: {len(affected)} student(s) without a server "
+                           f"({', '.join(affected[:5])}{', …' if len(affected) > 5 else ''})")
 
 
 def task_status():
@@ -142,6 +147,7 @@ def task_status():
 
 def _stop_host(manifest: str, host_name: str):
     from .. import launch
+    from ..manifest import backend_spec
 
     s = settings()
     try:
@@ -151,7 +157,7 @@ def _stop_host(manifest: str, host_name: str):
         if isinstance(hosts, NbfleetError):
             raise hosts
         host = next(h for h in hosts if h.name == host_name)
-        data = {"host": host.as_dict(), "course": s.course.tag}
+        data = {"host": host.as_dict(), "course": s.course.tag, "backend": backend_spec(s, hosts)}
     with launch.open_backend(data) as backend:
         stopped = launch.stop_host(backend)
     what = "service(s)" if data.get("backend", {}).get("kind") == "swarm" else "container(s)"
