@@ -426,7 +426,7 @@ def read_roster(repo: Path, tag: str) -> dict:
 
 def doit(repo: Path, *args: str, home: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run nbfleet's doit in ``repo`` (as a teacher would) and capture its output."""
-    env = dict(os.environ, NBFLEET_COURSE=str(repo / "course.toml"))
+    env = dict(os.environ, NBFLEET_COURSE=str(repo / "course.toml"), PYTHONFAULTHANDLER="1")  # a crash shows its stack
     if home:
         env["HOME"] = str(home)
     return subprocess.run([str(REPO / ".venv" / "bin" / "doit"), *args], cwd=repo, env=env, capture_output=True,

@@ -20,6 +20,12 @@ def test_repository_sample_course_loads():
     assert s.images.launch == "course-notebook"
     assert s.launch.memory == 2 * 1024**3 and s.launch.idle_window == 900
     assert s.teacher.uid != 0
+    assert s.launch.backend == "containers" and s.swarm.manager == "" and s.swarm.reserve_memory == 0
+
+
+def test_the_swarm_backend_and_its_settings(tmp_path):
+    s = load(write(tmp_path, '[launch]\nbackend = "swarm"\n[swarm]\nmanager = "lab1"\nreserve_memory = "512m"\nreserve_cpus = 0.25\n'))
+    assert (s.launch.backend, s.swarm.manager, s.swarm.reserve_memory, s.swarm.reserve_cpus) == ("swarm", "lab1", 512 * 1024**2, 0.25)
 
 
 def test_explicit_teacher_and_relative_paths(tmp_path):
@@ -61,6 +67,10 @@ def test_auto_teacher_as_root_falls_back_to_a_non_root_user(tmp_path, monkeypatc
         ('[launch]\ntls_cert = "nope.pem"\ntls_key = "nope.key"\n', "course.toml: launch.tls_cert", "no such file"),
         ("[launch]\nmemroy = \"2g\"\n", "course.toml: launch.memroy", "unknown key (did you mean memory?)"),
         ("[lauch]\n", "course.toml: lauch", "unknown section (did you mean launch?)"),
+        ('[launch]\nbackend = "kubernetes"\n', "course.toml: launch.backend", 'not "containers" or "swarm"'),
+        ('[swarm]\nreserve_cpus = -1\n', "course.toml: swarm.reserve_cpus", "below the minimum"),
+        ('[swarm]\nreserve_memory = "lots"\n', "course.toml: swarm.reserve_memory", "not a memory size"),
+        ('[swarm]\nmanagr = "a"\n', "course.toml: swarm.managr", "did you mean manager?"),
         ("[course\n", "course.toml:1:8", "not valid TOML"),
         ('[course]\nname = "x"\ntag = \n', "course.toml:3:7", "not valid TOML"),
     ],

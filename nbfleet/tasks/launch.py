@@ -55,7 +55,7 @@ def _launch_host(manifest: str, force: bool = False):
                                 ready_timeout=s.launch.ready_timeout, progress=sys.stdout.isatty())
     _print_result(result)
     if result.error:
-        raise NbfleetError(f"host {result.host}", result.error.split(": ", 1)[-1])
+        raise NbfleetError("", result.error)  # it names its place: the host, the image or the swarm manager
     if result.failed:
         raise NbfleetError(f"host {result.host}", f"{len(result.failed)} container(s) failed: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
