@@ -160,18 +160,21 @@ class Engine:
         self.log = open(self.dir / "dockerd.log", "wb")
         return self._run(timeout)
 
+    def command(self) -> list[str]:
+        """The dockerd command line of this engine."""
+        tls = self.dir / "tls"
+        return ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
+                "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint, "--bridge", self.bridge,
+                "-H", self.tcp_endpoint, "--tlsverify", "--tlscacert", str(tls / "ca.pem"),
+                "--tlscert", str(tls / "server-cert.pem"), "--tlskey", str(tls / "server-key.pem"),
+                "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"]
+
     def _run(self, timeout: float) -> "Engine":
         """Start this engine's dockerd (again: its data root is kept) and wait until it answers."""
         import docker
 
-        tls = self.dir / "tls"
-        self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
-             "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint, "--bridge", self.bridge,
-             "-H", self.tcp_endpoint, "--tlsverify", "--tlscacert", str(tls / "ca.pem"),
-             "--tlscert", str(tls / "server-cert.pem"), "--tlskey", str(tls / "server-key.pem"),
-             "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -182,7 +185,7 @@ class Engine:
             except Exception:  # noqa: BLE001 - not up yet
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"second dockerd did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
+                    raise RuntimeError(f"dockerd {self.tag} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
                 time.sleep(0.3)
 
     def restart(self, timeout: float = 60) -> "Engine":
@@ -545,26 +548,10 @@ class NetnsEngine(Engine):
         self.log = open(self.dir / "dockerd.log", "wb")
         return self._run(timeout)
 
-    def _run(self, timeout: float) -> "NetnsEngine":
-        import docker
-
-        self.proc = subprocess.Popen(
-            ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd", "--data-root", str(self.dir / "data"),
-             "--exec-root", str(self.dir / "exec"), "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint,
-             "--bip", self.bip, "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client = docker.DockerClient(base_url=self.endpoint, timeout=600)
-                client.ping()
-                self.client = client
-                return self
-            except Exception:  # noqa: BLE001 - not up yet
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"dockerd in {self.netns} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}")
-                time.sleep(0.3)
+    def command(self) -> list[str]:
+        return ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd", "--data-root", str(self.dir / "data"),
+                "--exec-root", str(self.dir / "exec"), "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint,
+                "--bip", self.bip, "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"]
 
     def halt(self) -> None:
         """Stop this machine's dockerd (its containers stop with it), as a lab server going down would."""

@@ -17,6 +17,7 @@ import requests
 
 from hosts_fixtures import SwarmOn, doit, make_course_repo, port_block, random_course, read_roster
 from jupyter_http import login, wait_for_api
+from workshop_fixtures import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -46,17 +47,6 @@ def task_container(client, service: str) -> dict | None:
 def url(row: dict) -> str:
     """A student's server URL from the roster, without its trailing slash (as jupyter_http takes it)."""
     return row["url"].rstrip("/")
-
-
-def wait_for(what, timeout: float = 90.0, step: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what.__doc__ or what}")
-        time.sleep(step)
 
 
 def set_backend(repo: Path, backend: str) -> None:
@@ -142,7 +132,7 @@ def test_a_killed_server_comes_back_by_itself_with_the_students_files(course):
         c = task_container(client, name)
         return c if c and c["Id"] != before["Id"] else None
 
-    after = wait_for(back, timeout=60)
+    after = wait_for("Swarm to replace the killed server", back, timeout=60, every=0.3)
     wait_for_api(url(r), timeout=60)
     print(f"Swarm replaced the killed server in {time.monotonic() - t0:.1f} s")
     session = login(url(r), r["password"])
@@ -170,7 +160,8 @@ def test_status_and_stop_work_from_the_services(course):
     stop = doit(repo, "stop")
     assert stop.returncode == 0 and "a: stopped 3 service(s)" in stop.stdout, stop.stdout[-2000:]
     assert all(s["Spec"]["Mode"]["Replicated"]["Replicas"] == 0 for s in services(client, tag).values())
-    wait_for(lambda: not client.api.containers(filters={"label": f"nbfleet.course={tag}"}), timeout=30)
+    wait_for("the stopped services' containers to go", lambda: not client.api.containers(filters={"label": f"nbfleet.course={tag}"}),
+             timeout=30, every=0.3)
     status = doit(repo, "status")
     assert "3 servers, 0 running" in status.stdout and status.stdout.count("exited") >= 3, status.stdout[-2000:]
     again = doit(repo, "-n", "4", "launch")
