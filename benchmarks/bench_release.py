@@ -113,7 +113,7 @@ def _deliver_rows(repeats: int) -> list[dict]:
     ]
 
 
-def _course(root: Path) -> None:
+def _course(root: Path, students: int = STUDENTS) -> None:
     """A temporary course: the repository's course.toml, hosts, docker-stacks and dodo.py; 300 students; one assignment."""
     for name in ("course.toml", "hosts", "dodo.py"):
         shutil.copy2(REPO / name, root / name)
@@ -126,7 +126,7 @@ def _course(root: Path) -> None:
     with open(root / "roster" / "users.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["SNumber", "Name", "LastName", "Email", "mbd_url", "mbd_server", "mbd_port", "Password", "Admin"])
-        for i in range(STUDENTS):
+        for i in range(students):
             w.writerow([f"s{3000000 + i}", "Student", f"N{i}", f"s{i}@example.org", "", "", "", "", "FALSE"])
     a = root / "course" / "solutions" / "a1"
     a.mkdir(parents=True)
@@ -193,12 +193,71 @@ def _noop_row(repeats: int) -> dict:
     }
 
 
+def _two_hosts_rows(students: int) -> list[dict]:
+    """`doit release:a1` to ``students`` over 2 hosts (this machine's engine and a second dockerd), the second host's
+    course folder first shared (the same folder), then on a disk of its own (shared=no: a helper container there);
+    and a no-op release of the second course."""
+    import json
+
+    import docker
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from hosts_fixtures import Engine
+
+    record = json.loads((REPO / "build" / "test-course" / "build" / "images" / "base-notebook.json").read_text())
+    local = docker.from_env(timeout=900)
+    engine = Engine(40).start()
+    work = Path(tempfile.mkdtemp(prefix="nbfleet-bench-hosts-"))
+    try:
+        from nbfleet import engine as eng
+
+        eng.ensure_image(engine.client, record["id"], record["tags"][0], source=local)  # as launch would have
+        env = {k: v for k, v in os.environ.items() if k not in ("NBFLEET_COURSE",)}
+        env["PYTHONPATH"] = str(REPO)
+        half = students // 2
+        times = {}
+        for kind in ("shared", "own"):
+            root = work / kind
+            root.mkdir()
+            _course(root, students)
+            toml = root / "course.toml"
+            toml.write_text(toml.read_text().replace('user = "auto"\nuid = "auto"\ngid = "auto"',
+                                                     f'user = "{record["nb_user"]}"\nuid = {record["nb_uid"]}\ngid = {record["nb_gid"]}'))
+            (root / "build" / "images").mkdir(parents=True)
+            (root / "build" / "images" / "course-notebook.json").write_text(json.dumps(record))
+            own = f" course_root={work / 'lab-b-disk'} shared=no" if kind == "own" else ""
+            (root / "hosts").write_text(f"a local capacity={half} ports=20000-20999\n"
+                                        f"b {engine.endpoint} capacity={students - half} ports=20000-20999{own}\n")
+            _doit(root, env, "roster")
+            _doit(root, env, "strip")
+            times[kind] = _doit(root, env, "release:a1")
+            if kind == "own":
+                got = sum(1 for _ in (work / "lab-b-disk" / "students").glob("s*/a1"))
+                assert got == students - half, got
+                noop = [_doit(root, env, "release:a1") for _ in range(5)]
+    finally:
+        engine.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    ratio = times["own"] / times["shared"]
+    return [
+        {"benchmark": f"release: `doit release:a1`, {students} students on 2 hosts, one with a disk of its own (shared=no)",
+         "ours_s": round(times["own"], 3), "naive_s": round(times["shared"], 3), "ratio": round(ratio, 2),
+         "goal": "<= 2x the same release on a shared folder", "met": ratio <= 2.0,
+         "note": f"naive column = both hosts sharing the course folder; {FILES} files each; the other host's half goes "
+                 "through one helper container there (bundle in, nbfleet's delivery inside); the image was put there first"},
+        {"benchmark": f"release: no-op `doit release:a1`, {students} students on 2 hosts, one with a disk of its own",
+         "ours_s": round(statistics.median(noop), 3), "naive_s": None, "ratio": None, "goal": "<= 1 s",
+         "met": statistics.median(noop) <= 1.0, "note": "median of 5 fresh processes: doit's own check, no engine asked"},
+    ]
+
+
 def run(quick: bool) -> list[dict]:
     """Rows for benchmarks/run.py: ours against the naive way, measured in this run."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     rows = _deliver_rows(1 if quick else 3)
     rows.append(_noop_row(5 if quick else 11))
+    rows += _two_hosts_rows(60 if quick else STUDENTS)
     return rows
 
 

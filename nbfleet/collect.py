@@ -76,13 +76,15 @@ class CollectReport:
     assignment: str
     deadline: dt.datetime | None
     submissions: list[Submission] = field(default_factory=list)
+    failed_hosts: dict[str, str] = field(default_factory=dict)  # host -> why its students were not collected
 
     def summary(self) -> str:
         n = len(self.submissions)
         missing = sum(s.missing for s in self.submissions)
         late = sum(s.late for s in self.submissions)
         files = sum(len(s.files) for s in self.submissions)
-        return f"{self.assignment}: {n} students, {files} files collected, {missing} without a folder, {late} late"
+        hosts = f"; {len(self.failed_hosts)} host(s) failed" if self.failed_hosts else ""
+        return f"{self.assignment}: {n} students, {files} files collected, {missing} without a folder, {late} late{hosts}"
 
 
 def submissions_dir(settings, assignment: str) -> Path:
@@ -90,8 +92,11 @@ def submissions_dir(settings, assignment: str) -> Path:
     return settings.build_dir / "submissions" / assignment
 
 
-def collect(settings, assignment: str, students: Iterable[str], *, progress=None) -> CollectReport:
-    """Snapshot ``students/<id>/<assignment>/`` for every student into ``build/submissions/<assignment>/<id>/``."""
+def collect(settings, assignment: str, students: Iterable[str], *, progress=None, write_manifest: bool = True) -> CollectReport:
+    """Snapshot ``students/<id>/<assignment>/`` for every student into ``build/submissions/<assignment>/<id>/``.
+
+    ``write_manifest=False`` leaves ``_manifest.json`` to the caller (who merges the students of several hosts).
+    """
     students = list(students)
     check_students(students)
     deadline = settings.collect.deadlines.get(assignment)
@@ -112,14 +117,20 @@ def collect(settings, assignment: str, students: Iterable[str], *, progress=None
     finally:
         if root_fd is not None:
             os.close(root_fd)
+    if write_manifest:
+        write_collect_manifest(dest, report)
+    return report
+
+
+def write_collect_manifest(dest: Path, report: CollectReport) -> None:
+    """``<dest>/_manifest.json``: every student's files, hashes, last change and late flag."""
     manifest = {
-        "assignment": assignment,
+        "assignment": report.assignment,
         "collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "deadline": deadline.isoformat() if deadline else None,
+        "deadline": report.deadline.isoformat() if report.deadline else None,
         "students": {s.student: s.as_dict() for s in report.submissions},
     }
     write_atomic(dest / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-    return report
 
 
 def _collect_one(root_fd, sid: str, assignment: str, dest: Path, versions, deadline) -> Submission:
@@ -239,14 +250,3 @@ def _copy_file(dir_fd: int, name: str, out: Path) -> dict | None:
     finally:
         os.close(fd)
     return {"sha256": h.hexdigest(), "size": size, "mtime_ns": st.st_mtime_ns}
-
-
-def collect_assignment(settings, assignment: str, *, progress=None) -> CollectReport:
-    """Collect ``assignment`` from every student in the roster (what ``doit collect:<a>`` runs)."""
-    from .roster import load_roster
-
-    source = Path(settings.solutions_dir) / assignment
-    if not source.is_dir():
-        raise NbfleetError(str(source), f"no such assignment folder (assignments are the folders of {settings.solutions_dir})")
-    students = [s.id for s in load_roster(settings).students]
-    return collect(settings, assignment, students, progress=progress)

@@ -207,6 +207,7 @@ class Report:
     decisions: list[Decision] = field(default_factory=list)
     blocked_students: dict[str, str] = field(default_factory=dict)
     written: int = 0
+    failed_hosts: dict[str, str] = field(default_factory=dict)  # host -> why none of its students got the release
 
     def count(self) -> dict[str, int]:
         """Number of files per action (``new``, ``update``, ``conflict``…), for the summary line."""
@@ -223,7 +224,8 @@ class Report:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {a}" for a, n in sorted(self.count().items())) or "nothing to deliver"
         students = len({d.student for d in self.decisions} | set(self.blocked_students))
-        return f"{self.assignment}: {students} students, {counts}; {self.written} files written"
+        hosts = f"; {len(self.failed_hosts)} host(s) failed" if self.failed_hosts else ""
+        return f"{self.assignment}: {students} students, {counts}; {self.written} files written{hosts}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -690,17 +692,16 @@ def _commit(p: _Pending) -> tuple[bool, str]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The release of one assignment, as `doit release:<a>` runs it
+# What the release of one assignment delivers (nbfleet.classroom sends it to every host)
 # ---------------------------------------------------------------------------------------------------------
 
 
-def release(settings, assignment: str, *, restore: bool = False, progress=None) -> Report:
-    """Deliver ``build/release/<assignment>/`` (made by the strip tasks) to every student in the roster."""
+def release_inputs(settings, assignment: str) -> tuple[dict[str, Path], dict[str, str]]:
+    """The released files of ``assignment`` (name -> ``build/release/<a>/<name>``) and the hashes the leak guard passed."""
     source = Path(settings.solutions_dir) / assignment
     if not source.is_dir():
         raise NbfleetError(str(source), f"no such assignment folder (assignments are the folders of {settings.solutions_dir})")
     from .assignment import GUARD_FILE, release_dir, released_files, strip_dir
-    from .roster import load_roster
 
     folder = release_dir(settings, assignment)
     paths = {name: folder / name for name in released_files(settings, assignment)}
@@ -712,5 +713,4 @@ def release(settings, assignment: str, *, restore: bool = False, progress=None) 
     for name, path in paths.items():
         if not path.is_file():
             raise NbfleetError(str(path), f"not released yet: run `doit strip:{assignment}` first")
-    students = [s.id for s in load_roster(settings).students]
-    return deliver(settings, assignment, paths, students, restore=restore, guarded=guarded, progress=progress)
+    return paths, guarded

@@ -6,9 +6,12 @@ A line is ``<name> <endpoint> key=value…``::
     local    local                         capacity=40 public=localhost ports=20000-20999
     lab2     ssh://teacher@lab2.example    capacity=60 course_root=/srv/course
     lab3     tcp://lab3:2376               tls_ca=secrets/ca.pem tls_cert=secrets/cert.pem tls_key=secrets/key.pem
+    lab4     ssh://teacher@lab4.example    course_root=/srv/course shared=no
 
 Endpoints: ``local`` (this machine's engine), ``unix:///path.sock``, ``tcp://host:port`` (with the TLS files),
-``ssh://[user@]host[:port]``. Pure Python and cheap: task creators parse this file while doit lists tasks.
+``ssh://[user@]host[:port]``. ``shared=no`` says the host's course folder is on its own disk, not the folder nbfleet
+runs in (seen there through NFS or because it is this machine): assignments then reach it through its engine.
+Pure Python and cheap: task creators parse this file while doit lists tasks.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ IPV6 = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
 SSH_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 PORTS = re.compile(r"^(\d{1,5})-(\d{1,5})$")
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-OPTIONS = ("capacity", "public", "ports", "course_root", "tls_ca", "tls_cert", "tls_key")
+OPTIONS = ("capacity", "public", "ports", "course_root", "shared", "tls_ca", "tls_cert", "tls_key")
 DEFAULT_CAPACITY = 50
 DEFAULT_PORTS = (20000, 20999)
 
@@ -46,6 +49,7 @@ class Host:
     ports: tuple[int, int] = DEFAULT_PORTS
     course_root: str = ""
     tls: dict[str, str] | None = None
+    shared: bool = True  # the course folder there is this machine's (same disk, or NFS); no: a disk of its own
 
     @property
     def is_local(self) -> bool:
@@ -61,6 +65,7 @@ class Host:
             "ports": list(self.ports),
             "course_root": self.course_root,
             "tls": dict(self.tls) if self.tls else None,
+            "shared": self.shared,
         }
 
     @classmethod
@@ -68,7 +73,7 @@ class Host:
         """The host a launch manifest describes (the inverse of ``as_dict``)."""
         return cls(data["name"], data["endpoint"], public=data.get("public", "localhost"),
                    ports=tuple(data.get("ports") or DEFAULT_PORTS), course_root=data.get("course_root", ""),
-                   tls=dict(data["tls"]) if data.get("tls") else None)
+                   tls=dict(data["tls"]) if data.get("tls") else None, shared=data.get("shared", True))
 
 
 def load_hosts(settings) -> list[Host]:
@@ -214,6 +219,15 @@ def _host(name, endpoint, default_public, options, where, root: Path, ecol: int)
             raise NbfleetError(where(col), f"course_root={value!r} must be an absolute path on that host")
         course_root = str(Path(value))  # normalise slashes; never resolved: it is a path on the remote host
 
+    col, value = opt("shared")
+    shared = True
+    if value is not None:
+        if value not in ("yes", "no"):
+            raise NbfleetError(where(col), f"shared={value!r}: say yes (the course folder there is this machine's, e.g. over NFS) or no (a disk of its own)")
+        shared = value == "yes"
+        if not shared and (endpoint == "local" or endpoint.startswith("unix://")) and opt("course_root")[1] is None:
+            raise NbfleetError(where(col), "shared=no needs course_root=: where the course folder is on that host's own disk")
+
     tls = {k[4:]: str((root / v).resolve()) for k in ("tls_ca", "tls_cert", "tls_key") if (v := opt(k)[1]) is not None}
     if tls:
         if not endpoint.startswith("tcp://"):
@@ -224,7 +238,7 @@ def _host(name, endpoint, default_public, options, where, root: Path, ecol: int)
         # A Docker port without TLS gives root on that host to anyone on the network who can reach it.
         raise NbfleetError(where(ecol), f"{endpoint!r}: a tcp:// engine needs tls_ca=, tls_cert= and tls_key= "
                            "(plain tcp only on 127.0.0.1)")
-    return Host(name, endpoint, capacity, public, ports, course_root, tls or None)
+    return Host(name, endpoint, capacity, public, ports, course_root, tls or None, shared)
 
 
 def _label(file: Path, root) -> str:

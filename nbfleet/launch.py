@@ -242,6 +242,13 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
             for s, err in zip(gone, pool.map(_catch(remove), gone)):  # first: a removed student's port may be reused
                 if err:
                     result.failed[s.name] = err
+            moving = [s for s in todo if s.kind == "create" and by_name[s.name].get("moved_from")]
+            if moving:
+                say("moving folders")
+            for s, err in zip(moving, pool.map(_catch(lambda s: _bring_folder(manifest, by_name[s.name], teacher_uid, teacher_gid)), moving)):
+                if err:  # never start a student's server in front of an empty folder
+                    result.failed[s.name] = f"moved here from {_source(by_name[s.name])}, but their folder could not come along: {err}"
+            todo = [s for s in todo if s.name not in result.failed]
             folders = [by_name[s.name]["folder"] for s in todo]
             admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
             backend.prepare_folders([f for f in folders if f not in admins], teacher_uid, teacher_gid, image["id"])
@@ -281,6 +288,23 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
             bar.remove_task(task)
             _Progress.close()
     return result
+
+
+def _source(entry: dict) -> str:
+    moved = entry["moved_from"]
+    return moved.get("gone") or moved["host"]["name"]
+
+
+def _bring_folder(manifest: dict, entry: dict, uid: int, gid: int) -> None:
+    """Copy a student's folder from the host they moved from (a disk not shared with this one), unless it is here."""
+    from .errors import NbfleetError
+    from .host_folders import move_student
+
+    moved = entry["moved_from"]
+    if "gone" in moved:
+        raise NbfleetError("hosts", f"host {moved['gone']} is no longer in hosts: put it back for one launch, or copy "
+                           f"{entry['student']}'s folder to {entry['folder']} yourself")
+    move_student(entry["student"], moved, manifest["folders"], manifest["image"], (uid, gid), manifest["course"])
 
 
 def stop_host(backend, workers: int = 8) -> int:

@@ -158,6 +158,24 @@ def backend_spec(settings, hosts: Sequence[Host]) -> dict[str, Any]:
             "reserve": {"memory": sw.reserve_memory, "cpus": sw.reserve_cpus}}
 
 
+def mark_moves(manifest: dict[str, Any], settings, host: Host, hosts: Sequence[Host]) -> None:
+    """Say where this host's students' folders are (``folders``), and for each student whose folder the last launch
+    put on another host that does not share the course folder, where it is (``moved_from``): launch brings it along
+    before their server starts here."""
+    from .host_folders import moves, place, read_placed, students_folder
+
+    def where(h: Host) -> dict[str, Any]:
+        return place(h, students_folder(settings, h), str(settings.students_dir) if h.shared else None)
+
+    by_name = {h.name: h for h in hosts}
+    manifest["folders"] = where(host)
+    moved = moves(host, [c["student"] for c in manifest["containers"]], read_placed(settings.build_dir), by_name)
+    for c in manifest["containers"]:
+        if c["student"] in moved:
+            source = by_name.get(moved[c["student"]])
+            c["moved_from"] = where(source) if source else {"gone": moved[c["student"]]}
+
+
 def manifest_path(settings, host: str) -> Path:
     return settings.build_dir / "launch" / f"{host}.json"
 
@@ -183,6 +201,7 @@ def make_manifest(settings, host_name: str) -> tuple[Path, int, bool]:
     out = manifest_path(settings, host.name)
     hashes = passwords.hashes_for(mine, passwords.cache_path(out.parent, host.name))
     manifest = build_manifest(host, mine, settings, image, hashes, backend_spec(settings, hosts))
+    mark_moves(manifest, settings, host, hosts)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     try:
         same = out.read_text(encoding="utf-8") == text

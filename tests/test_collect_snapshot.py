@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nbfleet.collect import MANIFEST, collect, collect_assignment, is_late, submissions_dir
+from nbfleet.classroom import collect_assignment
+from nbfleet.collect import MANIFEST, collect, is_late, submissions_dir
 from nbfleet.delivery import deliver
 from nbfleet.errors import NbfleetError
 from nbfleet.settings import parse

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from nbfleet import delivery
-from nbfleet.delivery import PARTIAL, Action, deliver, ledger_path, release
+from nbfleet.classroom import release_assignment
+from nbfleet.delivery import PARTIAL, Action, deliver, ledger_path
 from nbfleet.errors import NbfleetError
 from nbfleet.settings import parse
 
@@ -323,7 +324,7 @@ def test_delivery_commit_refuses_when_the_student_changed_the_file_meanwhile(cou
 
 def test_delivery_missing_assignment_folder_is_one_line_and_nothing_released(course, tmp_path):
     with pytest.raises(NbfleetError) as err:
-        release(course, "assignment9")
+        release_assignment(course, "assignment9")
     message = str(err.value)
     assert "\n" not in message and "course/solutions/assignment9" in message and "no such assignment folder" in message
     assert not course.students_dir.exists()

@@ -21,10 +21,11 @@ lab2   ssh://teacher@lab2.example.org:2222 capacity=60 course_root=/data/course 
 lab3   tcp://10.0.0.3:2376 tls_ca=secrets/ca.pem tls_cert=secrets/cert.pem tls_key=secrets/key.pem ports=30000-30099
 second unix:///run/docker-2.sock public=127.0.0.1
 lab4   ssh://lab4
+lab5   ssh://lab5 course_root=/srv/own shared=no
 """
     hosts = parse_hosts(text, "hosts", ROOT)
-    assert [h.name for h in hosts] == ["local", "lab2", "lab3", "second", "lab4"]
-    local, lab2, lab3, second, lab4 = hosts
+    assert [h.name for h in hosts] == ["local", "lab2", "lab3", "second", "lab4", "lab5"]
+    local, lab2, lab3, second, lab4, lab5 = hosts
     assert local == Host("local", "local", 40, "localhost", (20000, 20999), "/srv/course", None)
     assert (lab2.endpoint, lab2.capacity, lab2.public, lab2.course_root) == ("ssh://teacher@lab2.example.org:2222", 60, "lab2.example.org", "/data/course")
     assert lab3.public == "10.0.0.3" and lab3.ports == (30000, 30099) and lab3.capacity == 50
@@ -32,6 +33,8 @@ lab4   ssh://lab4
     assert second.public == "127.0.0.1" and second.is_local and not lab2.is_local
     assert lab4.public == "lab4" and lab4.ports == (20000, 20999) and lab4.course_root == "/srv/course"
     assert lab3.as_dict()["ports"] == [30000, 30099]
+    assert all(h.shared for h in hosts[:5]) and not lab5.shared and lab5.course_root == "/srv/own"
+    assert Host.from_dict(lab5.as_dict()) == Host("lab5", "ssh://lab5", 50, "lab5", (20000, 20999), "/srv/own", None, False)
 
 
 def test_the_repository_hosts_file_loads():
@@ -67,6 +70,8 @@ def test_the_repository_hosts_file_loads():
         ("lab1 ssh://lab1 tls_ca=ca.pem", "hosts:2:24", "for tcp:// endpoints only"),
         ("lab1 tcp://lab1:2376 tls_cert=c.pem", "hosts:2:31", "go together"),
         ("other local", "hosts:2:7", "endpoint local is listed twice"),
+        ("lab1 ssh://lab1 shared=maybe", "hosts:2:24", "say yes"),
+        ("lab1 unix:///run/d.sock shared=no", "hosts:2:32", "shared=no needs course_root="),
     ],
 )
 def test_a_malformed_line_names_line_and_column(line, where, what):

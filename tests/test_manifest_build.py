@@ -47,7 +47,7 @@ def test_a_student_gets_only_their_folder_and_an_admin_the_course(sample_course)
     host = Host("lab2", "ssh://teacher@lab2", 10, "lab2.example.org", (20000, 20999), "/srv/course")
     m = build_manifest(host, [student("s1"), student("boss", admin=True, port=20001)], s, IMAGE, {"s1": "argon2:H1", "boss": "argon2:H2"})
     assert m["host"] == {"name": "lab2", "endpoint": "ssh://teacher@lab2", "public": "lab2.example.org", "ports": [20000, 20999],
-                         "course_root": "/srv/course", "tls": None}
+                         "course_root": "/srv/course", "tls": None, "shared": True}
     assert (m["course"], m["scheme"]) == ("mbd", "http")
     assert m["image"] == {"name": "course-notebook", "id": IMAGE["id"], "tag": "nbfleet/course-notebook:3f2a9c1b7d4e"}
     s1, boss = m["containers"]

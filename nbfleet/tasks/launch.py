@@ -53,6 +53,10 @@ def _launch_host(manifest: str, force: bool = False):
     data = launch.read_manifest(Path(manifest))
     result = launch.launch_host(data, s.teacher.uid, s.teacher.gid, force=force, idle_window=s.launch.idle_window,
                                 ready_timeout=s.launch.ready_timeout, progress=sys.stdout.isatty())
+    if not result.error:  # where each student's folder now is: a later move between hosts brings it along
+        from ..host_folders import record_placed
+
+        record_placed(s.build_dir, result.host, [c["student"] for c in data["containers"] if c["name"] not in result.failed])
     _print_result(result)
     if result.error:
         raise NbfleetError("", result.error)  # it names its place: the host, the image or the swarm manager

@@ -46,7 +46,7 @@ def task_release():
             "doc": doc,
             "actions": [(action(_release), [name])],
             # the leak guard's record: doit runs strip:<a> first, and only what it passed is delivered
-            "file_dep": [folder / f for f in released] + [strip_dir(s, name) / GUARD_FILE, s.roster_file],
+            "file_dep": [folder / f for f in released] + [strip_dir(s, name) / GUARD_FILE, s.roster_file, s.hosts_file],
             "targets": [ledger_path(s, name)],
             "params": [RESTORE],
             "uptodate": [
@@ -75,20 +75,27 @@ def task_collect():
 
 
 def _release(assignment: str, restore: bool = False) -> None:
-    from ..delivery import release
+    from ..classroom import release_assignment
 
-    report = release(settings(), assignment, restore=restore)
+    report = release_assignment(settings(), assignment, restore=restore)
     print_release(report)
-    if report.blocked_students:  # fail, so that doit retries them next time instead of calling the release done
+    # fail, so that doit retries next time instead of calling the release done
+    if report.failed_hosts:
+        raise NbfleetError(f"release:{assignment}", "; ".join(report.failed_hosts.values())
+                           + " (the other hosts got it; fix and run again)")
+    if report.blocked_students:
         blocked = ", ".join(sorted(report.blocked_students))
         raise NbfleetError(f"release:{assignment}", f"not delivered to {blocked} (see above); fix and run again")
 
 
 def _collect(assignment: str) -> None:
-    from ..collect import collect_assignment
+    from ..classroom import collect_assignment
 
     report = collect_assignment(settings(), assignment)
     print_collect(report)
+    if report.failed_hosts:
+        raise NbfleetError(f"collect:{assignment}", "; ".join(report.failed_hosts.values())
+                           + " (the other hosts' students were collected)")
 
 
 def _console():

@@ -1,0 +1,308 @@
+"""Students' folders on every host: release and collect reach each host's folders the way its ``hosts`` line says.
+
+A host whose course folder is shared with this machine (``shared=yes``, the default: this machine, or an NFS mount
+as on the Twente farm) is served here, directly, as before. For a host with a disk of its own (``shared=no``) the work
+goes through that host's Docker engine: one short-lived helper container per host and run, from the course image
+(moved there first if missing, as launch does), with the host's students folder mounted, runs nbfleet's own delivery
+or collect (``nbfleet.folder_helper``, shipped into the container with the modules it needs) on a bundle of the
+released files. One batch per host, never one engine call per student or file; the rules are the same code.
+
+A host claimed shared is checked: nbfleet writes a marker with a fresh token into this machine's students folder,
+and a helper on that host must read the same token at the host's path (``course_root``); otherwise the run stops
+for that host's students with one line saying what was found.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import tarfile
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from . import engine, labels
+from .errors import NbfleetError
+
+HELPER = "nbfleet.helper"
+SHIPPED = ("__init__.py", "errors.py", "delivery.py", "collect.py", "folder_helper.py")  # standard library only
+CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER"]  # root there may write the teacher's files, nothing more
+MARKER = ".nbfleet/shared-check"  # under the students folder
+HELPER_TIMEOUT = 3600  # seconds: a release of big files to hundreds of students on a slow disk
+
+
+class HostFailed(NbfleetError):
+    """A host could not be served (unreachable, no image, the helper failed, a folder not shared after all)."""
+
+
+def students_folder(settings, host) -> str:
+    """Where the students' folders are on ``host`` (its course_root in place of this machine's course folder)."""
+    from .manifest import on_host
+
+    return on_host(Path(settings.students_dir), Path(settings.root), host)
+
+
+def groups(settings, hosts: list, students: Iterable) -> tuple[list[str], dict]:
+    """Split roster students: (ids served here, {host: ids} for each host with a disk of its own).
+
+    A student with no server yet, or on a host that shares the course folder, is served here.
+    """
+    by_name = {h.name: h for h in hosts}
+    here, own = [], {}
+    for s in students:
+        host = by_name.get(s.server or "")
+        if host is None or host.shared:
+            here.append(s.id)
+        else:
+            own.setdefault(host, []).append(s.id)
+    return here, own
+
+
+def shared_hosts_to_check(hosts: list, students: Iterable, root: Path) -> list:
+    """Hosts said to share the course folder whose claim is checked once per run: the ones with students, except an
+    engine on this machine whose course folder is this very folder (``root``)."""
+    used = {s.server for s in students}
+    return [h for h in hosts if h.shared and h.name in used and not (h.is_local and Path(h.course_root) == Path(root))]
+
+
+class Helper:
+    """Helper containers on one host, from the course image, with the host's students folder."""
+
+    def __init__(self, host, students_dir: str, owner: tuple[int, int], course: str, image: dict):
+        self.host, self.students_dir, self.owner, self.course, self.image = host, students_dir, owner, course, image
+        self.client = engine.connect(host)
+
+    @classmethod
+    def for_course(cls, settings, host, image: dict) -> "Helper":
+        return cls(host, students_folder(settings, host), (settings.teacher.uid, settings.teacher.gid), settings.course.tag, image)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def prepare(self) -> None:
+        """The image on the host (moved there with save/load when missing)."""
+        try:
+            engine.ensure_image(self.client, self.image["id"], _tag(self.image))
+        except NbfleetError as exc:
+            raise HostFailed(f"host {self.host.name}", f"cannot put the course image there: {exc.what}") from None
+
+    def run(self, job: dict, files: dict[str, Path] | None = None, fetch: str | None = None) -> tuple[dict, Path | None]:
+        """Run ``job`` in a helper with the host's students folder; its JSON answer, and ``fetch`` (a folder in the
+        helper) as a tar file here when asked. The container is removed whatever happens."""
+        students = PurePosixPath(self.students_dir)
+        job = {**job, "students_dir": f"/course/{students.name}", "uid": self.owner[0], "gid": self.owner[1]}
+        api = self.client.api
+        config = api.create_host_config(
+            binds={str(students.parent): {"bind": "/course", "mode": "rw"}}, cap_drop=["ALL"], cap_add=CAPS,
+            security_opt=["no-new-privileges"], pids_limit=256, network_mode="none")
+        cid = api.create_container(self.image["id"], entrypoint=["python3", "-m", "nbfleet.folder_helper"], command=[],
+                                   user="0:0", environment={"PYTHONPATH": "/job/lib", "PYTHONDONTWRITEBYTECODE": "1"},
+                                   labels={HELPER: "folders", labels.COURSE: self.course},
+                                   host_config=config, network_disabled=True)["Id"]
+        try:
+            with tempfile.TemporaryFile() as bundle:
+                _bundle(bundle, job, files or {})
+                bundle.seek(0)
+                api.put_archive(cid, "/", bundle)
+            api.start(cid)
+            code = api.wait(cid, timeout=HELPER_TIMEOUT).get("StatusCode")
+            out = api.logs(cid, stdout=True, stderr=False).decode("utf-8", "replace").strip().splitlines()
+            try:
+                answer = json.loads(out[-1]) if out else {}
+            except ValueError:
+                answer = {}
+            if code != 0 or "error" in answer or not out:
+                why = answer.get("error") or _last_line(api.logs(cid, stdout=False, stderr=True)) or f"exit code {code}"
+                raise HostFailed(f"host {self.host.name}", f"the folder helper failed: {why}")
+            tar = None
+            if fetch:
+                tar = Path(tempfile.mkstemp(prefix="nbfleet-fetch-", suffix=".tar")[1])
+                stream, _ = api.get_archive(cid, fetch)
+                with open(tar, "wb") as f:
+                    for chunk in stream:
+                        f.write(chunk)
+            return answer, tar
+        finally:
+            try:
+                api.remove_container(cid, force=True)
+            except Exception:  # noqa: BLE001 - a container that is already gone
+                pass
+
+    def sees_marker(self, marker: str) -> str | None:
+        """The token this host's students folder holds at the marker, or None."""
+        answer, _ = self.run({"do": "look", "marker": marker})
+        return answer.get("marker")
+
+
+def _tag(image: dict) -> str:
+    """The image's tag: a manifest's ``tag``, or the content tag of an image record."""
+    from .manifest import image_tag
+
+    return image.get("tag") or image_tag(image)
+
+
+def _last_line(raw: bytes) -> str:
+    lines = raw.decode("utf-8", "replace").strip().splitlines()
+    return " ".join(lines[-1].split()) if lines else ""
+
+
+def _bundle(fileobj, job: dict, files: dict[str, Path]) -> None:
+    """The helper's /job as a tar: the job, nbfleet's modules it runs, the released files."""
+    here = Path(__file__).resolve().parent
+    with tarfile.open(fileobj=fileobj, mode="w") as tar:
+        data = json.dumps(job).encode()
+        info = tarfile.TarInfo("job/job.json")
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+        for name in SHIPPED:
+            tar.add(here / name, f"job/lib/nbfleet/{name}")
+        for name, path in sorted(files.items()):
+            tar.add(path, f"job/files/{name}")
+
+
+def check_shared(settings, helpers: dict, hosts: list) -> dict[str, str]:
+    """{host name: why} for the hosts claimed shared whose folder is not this machine's (or that cannot be asked)."""
+    if not hosts:
+        return {}
+    from .delivery import write_atomic
+
+    token = secrets.token_hex(16)
+    write_atomic(Path(settings.students_dir) / MARKER, token.encode())
+    bad = {}
+    for host in hosts:
+        try:
+            seen = helpers[host.name].sees_marker(MARKER)
+        except NbfleetError as exc:
+            bad[host.name] = str(exc)
+            continue
+        if seen != token:
+            where = students_folder(settings, host)
+            bad[host.name] = (f"host {host.name}: shared=yes, but {where} there is not this machine's {settings.students_dir} "
+                              f"(nbfleet's marker {'differs' if seen else 'is missing'}): set shared=no for it in hosts")
+    return bad
+
+
+def open_helpers(settings, hosts: list, image: dict) -> tuple[dict, dict[str, str]]:
+    """A prepared Helper per host (in parallel); {host name: why} for those that cannot be reached or given the image."""
+    def one(host):
+        try:
+            helper = Helper.for_course(settings, host, image)
+        except NbfleetError as exc:
+            return host.name, None, str(exc)
+        try:
+            helper.prepare()
+        except NbfleetError as exc:
+            helper.close()
+            return host.name, None, str(exc)
+        return host.name, helper, ""
+
+    helpers, failed = {}, {}
+    if not hosts:
+        return helpers, failed
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        for name, helper, why in pool.map(one, hosts):
+            if helper is not None:
+                helpers[name] = helper
+            else:
+                failed[name] = why
+    return helpers, failed
+
+
+def extract(tar: Path, into: Path) -> None:
+    """Unpack a fetched folder safely (regular files and folders only, nothing outside ``into``)."""
+    from .folder_helper import safe_extract
+
+    safe_extract(tar, into)
+
+
+def place(host, students_dir: str, here: str | None) -> dict:
+    """Where a host's students' folders are: on the host (``students_dir``) and, when shared, here (``here``)."""
+    return {"host": host.as_dict(), "students_dir": students_dir, "here": here}
+
+
+def placed_path(build_dir: Path) -> Path:
+    """``build/folders.json``: for each student, the host where the last launch set up their folder."""
+    return Path(build_dir) / "folders.json"
+
+
+def read_placed(build_dir: Path) -> dict[str, str]:
+    """{student: host} from the placed record (empty when there is none yet)."""
+    try:
+        data = json.loads(placed_path(build_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def record_placed(build_dir: Path, host: str, students: Iterable[str]) -> None:
+    """Record that ``students``' folders are now on ``host`` (hosts launch in parallel: under a lock)."""
+    import fcntl
+
+    from .atomic import write_text
+
+    path = placed_path(build_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        placed = read_placed(build_dir)
+        placed.update({sid: host for sid in students})
+        write_text(path, json.dumps(placed, indent=0, sort_keys=True) + "\n")
+
+
+def moves(here_host, students: Iterable[str], placed: dict[str, str], hosts: dict) -> dict[str, str]:
+    """{student: host they moved from} for the students of ``here_host`` whose folder the last launch put on another
+    host, when the two do not share the course folder (a host no longer in ``hosts`` counts as not shared). Pure."""
+    out = {}
+    for sid in students:
+        before = placed.get(sid)
+        if before is None or before == here_host.name:
+            continue
+        source = hosts.get(before)
+        if source is None or not source.shared or not here_host.shared:
+            out[sid] = before
+    return out
+
+
+def move_student(student: str, source: dict, dest: dict, image: dict, owner: tuple[int, int], course: str) -> str:
+    """Copy a student's folder from one host's disk to another's (``place`` dicts), whole or not at all.
+
+    Returns "moved" (saying where a folder already at the destination was kept) or "none" (no folder at the
+    source). The folder at the source stays as it was.
+    """
+    from .folder_helper import pack_folder, unpack_folder
+    from .hosts import Host
+
+    work = Path(tempfile.mkdtemp(prefix="nbfleet-move-"))
+    helpers = []
+    try:
+        packed = work / "folder.tar"
+        if source["here"]:
+            folder = Path(source["here"]) / student
+            if not folder.is_dir():
+                return "none"
+            pack_folder(folder, packed)
+        else:
+            helper = Helper(Host.from_dict(source["host"]), source["students_dir"], owner, course, image)
+            helpers.append(helper)
+            helper.prepare()
+            answer, tar = helper.run({"do": "pack", "student": student}, fetch="/job/out/folder.tar")
+            if answer.get("files") is None:
+                tar.unlink(missing_ok=True)
+                return "none"
+            extract(tar, work)  # the fetched archive holds folder.tar
+            tar.unlink(missing_ok=True)
+        if dest["here"]:
+            return unpack_folder(packed, Path(dest["here"]) / student, owner)
+        helper = Helper(Host.from_dict(dest["host"]), dest["students_dir"], owner, course, image)
+        helpers.append(helper)
+        helper.prepare()
+        answer, _ = helper.run({"do": "unpack", "student": student}, files={"folder.tar": packed})
+        return answer["result"]
+    finally:
+        for helper in helpers:
+            helper.close()
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
