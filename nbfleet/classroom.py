@@ -12,143 +12,137 @@ from __future__ import annotations
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import NbfleetError
 
 
-def _class(settings):
-    """The roster's students and the hosts (hosts only when some student has one)."""
+@dataclass
+class Reach:
+    """How this run reaches every student's folder."""
+
+    students: list  # the roster's
+    here: list[str]  # ids served from this machine (their hosts share its course folder, and answered)
+    own: dict  # Host -> ids, for each host with a disk of its own
+    helpers: dict  # host name -> host_folders.Helper
+    failed: dict  # host name -> why its students cannot be served
+
+    def close(self) -> None:
+        for helper in self.helpers.values():
+            helper.close()
+
+    def on_hosts(self, job: Callable[[list[str]], dict], files=None, fetch: str | None = None) -> list[tuple]:
+        """Run ``job(ids)`` on every host with its own disk that is still in the game, in parallel; (host, answer,
+        fetched tar) for those that answered; the others go to ``failed``."""
+        from .engine import short_error
+
+        def one(item):
+            host, ids = item
+            try:
+                answer, tar = self.helpers[host.name].run(job(ids), files=files, fetch=fetch)
+            except NbfleetError as exc:
+                return host, str(exc), None
+            except Exception as exc:  # noqa: BLE001 - one host failing must not stop the others
+                return host, f"host {host.name}: {short_error(exc)}", None
+            return host, answer, tar
+
+        todo = [(h, ids) for h, ids in self.own.items() if h.name not in self.failed]
+        if not todo:
+            return []
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            results = list(pool.map(one, todo))
+        for host, answer, _ in results:
+            if not isinstance(answer, dict):
+                self.failed[host.name] = answer
+        return [r for r in results if isinstance(r[1], dict)]
+
+    def failures(self) -> dict[str, str]:
+        """{host: why} for the failed hosts that have students."""
+        used = {s.server for s in self.students}
+        return {name: why for name, why in sorted(self.failed.items()) if name in used}
+
+
+def reach(settings) -> Reach:
+    """Group the roster by where each student's folder is; open helpers on the hosts that need one (hosts with
+    their own disk, and remote hosts said to share, whose claim is checked here)."""
+    from . import host_folders
     from .hosts import load_hosts
+    from .manifest import load_image_record
     from .roster import load_roster
 
     hosts = load_hosts(settings)
-    return load_roster(settings, hosts).students, hosts
-
-
-def _helpers(settings, hosts, students, own: dict):
-    """Prepared helpers for the hosts with their own disk and for the shared remote hosts to check; failures by host."""
-    from . import host_folders
-    from .manifest import load_image_record
-
+    students = load_roster(settings, hosts).students
+    here, own = host_folders.groups(settings, hosts, students)
     check = host_folders.shared_hosts_to_check(hosts, students, settings.root)
-    wanted = list(own) + check
-    if not wanted:
-        return {}, {}, check
-    image = load_image_record(settings)
-    helpers, failed = host_folders.open_helpers(settings, wanted, image)
-    return helpers, failed, check
+    helpers, failed = ({}, {}) if not (own or check) else host_folders.open_helpers(settings, list(own) + check,
+                                                                                   load_image_record(settings))
+    result = Reach(students, here, own, helpers, failed)
+    try:
+        failed.update(host_folders.check_shared(settings, helpers, [h for h in check if h.name not in failed]))
+    except BaseException:
+        result.close()
+        raise
+    by_host = {s.id: s.server for s in students}
+    result.here = [sid for sid in here if by_host.get(sid) not in failed]
+    return result
 
 
 def release_assignment(settings, assignment: str, *, restore: bool = False, progress=None):
     """Deliver ``build/release/<a>/`` to every student of the roster, wherever their folder is (a delivery Report)."""
-    from . import host_folders
     from .delivery import Action, Decision, deliver, release_inputs
 
     paths, guarded = release_inputs(settings, assignment)
-    students, hosts = _class(settings)
-    here, own = host_folders.groups(settings, hosts, students)
-    helpers, failed, check = _helpers(settings, hosts, students, own)
+    r = reach(settings)
     try:
-        failed.update(host_folders.check_shared(settings, helpers, [h for h in check if h.name not in failed]))
-        by_host = {s.id: s.server for s in students}
-        blocked_here = {sid for sid in here if by_host.get(sid) in failed}
-        report = deliver(settings, assignment, paths, [sid for sid in here if sid not in blocked_here], restore=restore,
-                         guarded=guarded, progress=progress)
-
-        def on_host(item):
-            host, ids = item
-            if host.name in failed:
-                return host, None
-            job = {"do": "release", "assignment": assignment, "students": ids, "restore": restore, "files": guarded}
-            try:
-                answer, _ = helpers[host.name].run(job, files=paths)
-            except NbfleetError as exc:
-                return host, str(exc)
-            except Exception as exc:  # noqa: BLE001 - one host failing must not stop the others
-                from .engine import short_error
-
-                return host, f"host {host.name}: {short_error(exc)}"
-            return host, answer
-
-        with ThreadPoolExecutor(max_workers=max(len(own), 1)) as pool:
-            for host, answer in pool.map(on_host, own.items()):
-                if isinstance(answer, dict):
-                    for d in answer["decisions"]:
-                        report.decisions.append(Decision(**{**d, "action": Action(d["action"])}))
-                    report.blocked_students.update(answer["blocked"])
-                    report.written += answer["written"]
-                elif answer is not None:
-                    failed[host.name] = answer
-        report.failed_hosts = {name: why for name, why in sorted(failed.items())
-                               if any(s.server == name for s in students)}
+        report = deliver(settings, assignment, paths, r.here, restore=restore, guarded=guarded, progress=progress)
+        job = lambda ids: {"do": "release", "assignment": assignment, "students": ids, "restore": restore,  # noqa: E731
+                           "files": guarded}
+        for _host, answer, _ in r.on_hosts(job, files=paths):
+            report.decisions += [Decision(**{**d, "action": Action(d["action"])}) for d in answer["decisions"]]
+            report.blocked_students.update(answer["blocked"])
+            report.written += answer["written"]
+        report.failed_hosts = r.failures()
         return report
     finally:
-        for helper in helpers.values():
-            helper.close()
+        r.close()
 
 
 def collect_assignment(settings, assignment: str, *, progress=None):
     """Snapshot every roster student's copy of ``assignment`` into ``build/submissions/<a>/``, from every host."""
     from . import host_folders
-    from .collect import CollectReport, Submission, _swap_in, collect, submissions_dir, write_collect_manifest
+    from .collect import Submission, _swap_in, collect, submissions_dir, write_collect_manifest
 
     source = Path(settings.solutions_dir) / assignment
     if not source.is_dir():
         raise NbfleetError(str(source), f"no such assignment folder (assignments are the folders of {settings.solutions_dir})")
-    students, hosts = _class(settings)
-    here, own = host_folders.groups(settings, hosts, students)
-    helpers, failed, check = _helpers(settings, hosts, students, own)
+    r = reach(settings)
     try:
-        failed.update(host_folders.check_shared(settings, helpers, [h for h in check if h.name not in failed]))
-        by_host = {s.id: s.server for s in students}
-        local = [sid for sid in here if by_host.get(sid) not in failed]
-        report = collect(settings, assignment, local, progress=progress, write_manifest=False)
+        report = collect(settings, assignment, r.here, progress=progress, write_manifest=False)
         dest = submissions_dir(settings, assignment)
         deadline = settings.collect.deadlines.get(assignment)
-
-        def on_host(item):
-            host, ids = item
-            if host.name in failed:
-                return host, None, None
-            job = {"do": "collect", "assignment": assignment, "students": ids,
-                   "deadline": deadline.isoformat() if deadline else None}
-            try:
-                answer, tar = helpers[host.name].run(job, fetch=f"/job/out/submissions/{assignment}")
-            except NbfleetError as exc:
-                return host, str(exc), None
-            except Exception as exc:  # noqa: BLE001
-                from .engine import short_error
-
-                return host, f"host {host.name}: {short_error(exc)}", None
-            return host, answer, tar
-
-        with ThreadPoolExecutor(max_workers=max(len(own), 1)) as pool:
-            results = list(pool.map(on_host, own.items()))
-        for host, answer, tar in results:
-            if not isinstance(answer, dict):
-                if answer is not None:
-                    failed[host.name] = answer
-                continue
+        job = lambda ids: {"do": "collect", "assignment": assignment, "students": ids,  # noqa: E731
+                           "deadline": deadline.isoformat() if deadline else None}
+        for host, answer, tar in r.on_hosts(job, fetch=f"/job/out/submissions/{assignment}"):
             unpacked = Path(tempfile.mkdtemp(prefix=f".partial-{host.name}-", dir=dest))
             try:
                 host_folders.extract(tar, unpacked)
-                fetched = unpacked / assignment
                 for sid, data in answer["submissions"].items():
                     sub = Submission(sid, data["files"], data["skipped"], data["missing"], data["late"], data["last_change"])
-                    if not sub.missing and (fetched / sid).is_dir():
-                        _swap_in(fetched / sid, dest / sid)
+                    if not sub.missing and (unpacked / assignment / sid).is_dir():
+                        _swap_in(unpacked / assignment / sid, dest / sid)
                     report.submissions.append(sub)
             finally:
                 shutil.rmtree(unpacked, ignore_errors=True)
                 tar.unlink(missing_ok=True)
-        for sid in (s.id for s in students if s.server in failed):
-            report.submissions.append(Submission(sid, missing=True, skipped={".": failed[by_host[sid]]}))
-        order = {s.id: i for i, s in enumerate(students)}
+        by_host = {s.id: s.server for s in r.students}
+        report.submissions += [Submission(sid, missing=True, skipped={".": r.failed[by_host[sid]]})
+                               for sid in by_host if by_host[sid] in r.failed]
+        order = {s.id: i for i, s in enumerate(r.students)}
         report.submissions.sort(key=lambda sub: order.get(sub.student, len(order)))
-        report.failed_hosts = dict(sorted(failed.items()))
+        report.failed_hosts = r.failures()
         write_collect_manifest(dest, report)
         return report
     finally:
-        for helper in helpers.values():
-            helper.close()
+        r.close()

@@ -155,7 +155,7 @@ def backend_spec(settings, hosts: Sequence[Host]) -> dict[str, Any]:
     if manager is None:
         raise NbfleetError(f"{settings.file.name}: swarm.manager", f"no host named {sw.manager!r} in the hosts file")
     return {"kind": "swarm", "manager": manager.as_dict(),
-            "reserve": {"memory": sw.reserve_memory, "cpus": sw.reserve_cpus}}
+            "reserve": {"memory": sw.reserve_memory, "cpus": sw.reserve_cpus}, "registry": sw.registry}
 
 
 def mark_moves(manifest: dict[str, Any], settings, host: Host, hosts: Sequence[Host]) -> None:

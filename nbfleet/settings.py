@@ -21,6 +21,7 @@ LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 TAG_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 BACKEND = re.compile(r"^(containers|swarm)$")
+REGISTRY = re.compile(r"^$|^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([kmg]?)b?$", re.I)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
 MIN_MEMORY = 64 * 1024**2
@@ -80,6 +81,7 @@ class Swarm:
     manager: str = ""  # a host of `hosts` whose engine is a swarm manager; "" = the first host
     reserve_memory: int = 0  # memory Swarm sets aside for each server (0: none; the limit still applies)
     reserve_cpus: float = 0.0
+    registry: str = ""  # host[:port][/path]: the manager pushes the image there and nodes pull it ("": save/load)
 
 
 @dataclass(frozen=True)
@@ -280,11 +282,12 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         tls_key=tls_key,
         backend=la.match("backend", Launch.backend, BACKEND, '"containers" or "swarm"'),
     )
-    sw = r.section("swarm", {"manager", "reserve_memory", "reserve_cpus"})
+    sw = r.section("swarm", {"manager", "reserve_memory", "reserve_cpus", "registry"})
     swarm = Swarm(
         manager=sw.str("manager", Swarm.manager),
         reserve_memory=sw.memory("reserve_memory", Swarm.reserve_memory) if "reserve_memory" in sw.data else Swarm.reserve_memory,
         reserve_cpus=sw.number("reserve_cpus", Swarm.reserve_cpus, low=0),
+        registry=sw.match("registry", Swarm.registry, REGISTRY, "a registry such as registry.example.org:5000 (or with a /path)"),
     )
 
     re_ = r.section("release", {"teacher_only", "toc"})

@@ -167,7 +167,8 @@ class Engine:
                 "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint, "--bridge", self.bridge,
                 "-H", self.tcp_endpoint, "--tlsverify", "--tlscacert", str(tls / "ca.pem"),
                 "--tlscert", str(tls / "server-cert.pem"), "--tlskey", str(tls / "server-key.pem"),
-                "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"]
+                "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p",
+                "--insecure-registry", "10.0.0.0/8"]  # a test registry (Registry) on a test bridge speaks plain http
 
     def _run(self, timeout: float) -> "Engine":
         """Start this engine's dockerd (again: its data root is kept) and wait until it answers."""
@@ -551,7 +552,8 @@ class NetnsEngine(Engine):
     def command(self) -> list[str]:
         return ["nsenter", f"--net=/var/run/netns/{self.netns}", "dockerd", "--data-root", str(self.dir / "data"),
                 "--exec-root", str(self.dir / "exec"), "--pidfile", str(self.dir / "docker.pid"), "-H", self.endpoint,
-                "--bip", self.bip, "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p"]
+                "--bip", self.bip, "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p",
+                "--insecure-registry", "10.0.0.0/8"]
 
     def halt(self) -> None:
         """Stop this machine's dockerd (its containers stop with it), as a lab server going down would."""
@@ -569,3 +571,52 @@ class NetnsEngine(Engine):
         if getattr(self, "netns_made", False):
             subprocess.run(["ip", "link", "del", self.veth], check=False, stderr=subprocess.DEVNULL)
             subprocess.run(["ip", "netns", "del", self.netns], check=False)
+
+
+class Registry:
+    """A real image registry (Debian's docker-registry, Docker's distribution) on this machine, plain http, for tests.
+
+    It listens on every address of this machine: engines on test bridges reach it at their bridge's gateway.
+    """
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="nbf-registry-", dir="/tmp"))
+        self.port = free_port()
+        self.proc = None
+
+    def start(self, timeout: float = 30) -> "Registry":
+        import requests
+
+        if not shutil.which("docker-registry"):
+            raise RuntimeError("docker-registry is not installed (Debian: apt-get install docker-registry; ./run tests does)")
+        (self.dir / "config.yml").write_text(
+            f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {self.dir / 'data'}\n"
+            f"http:\n  addr: 0.0.0.0:{self.port}\n")
+        self.log = open(self.dir / "registry.log", "wb")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(self.dir / "config.yml")], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/v2/", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("docker-registry did not start")
+            time.sleep(0.1)
+
+    def tags(self, repository: str) -> list[str]:
+        import requests
+
+        r = requests.get(f"http://127.0.0.1:{self.port}/v2/{repository}/tags/list", timeout=5)
+        return r.json().get("tags") or [] if r.status_code == 200 else []
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        if hasattr(self, "log"):
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from nbfleet.backends.containers import create_arguments
-from nbfleet.backends.swarm import placement, service_spec
+from nbfleet.backends.swarm import placement, registry_reference, service_spec
 from nbfleet.errors import NbfleetError
 from nbfleet.hosts import Host
 from nbfleet.manifest import backend_spec, build_manifest, server_entry
@@ -74,7 +74,7 @@ def test_the_manifest_names_the_backend_and_the_swarm_manager(sample_course):
     toml.write_text(toml.read_text().replace('backend = "containers"', 'backend = "swarm"'))
     swarm = load(toml)
     spec = backend_spec(swarm, h)
-    assert spec == {"kind": "swarm", "manager": h[1].as_dict(), "reserve": {"memory": 0, "cpus": 0.0}}
+    assert spec == {"kind": "swarm", "manager": h[1].as_dict(), "reserve": {"memory": 0, "cpus": 0.0}, "registry": ""}
     m = build_manifest(h[0], [student("s1")], swarm, IMAGE, {"s1": "argon2:H"}, spec)
     assert m["backend"]["manager"]["name"] == "lab2"
     toml.write_text(toml.read_text().replace('manager = "lab2"', 'manager = "lab9"'))
@@ -82,3 +82,12 @@ def test_the_manifest_names_the_backend_and_the_swarm_manager(sample_course):
         backend_spec(load(toml), h)
     toml.write_text(toml.read_text().replace('manager = "lab9"\n', ""))
     assert backend_spec(load(toml), h)["manager"]["name"] == "lab1", "by default the first host manages the swarm"
+
+
+def test_with_a_registry_services_name_the_image_there():
+    e = entry()
+    assert registry_reference("reg.example.org:5000", "nbfleet/course-notebook:3f2a9c1b7d4e", e["server"]["image"]) == \
+        "reg.example.org:5000/nbfleet/course-notebook:3f2a9c1b7d4e"
+    assert registry_reference("reg:5000/c", "", "sha256:" + "ab" * 32) == "reg:5000/c/nbfleet/image:abababababab"
+    spec = service_spec(e["name"], e["server"], e["hash"], "lab1", image="reg:5000/nbfleet/course-notebook:3f2a9c1b7d4e")
+    assert spec["task_template"]["ContainerSpec"]["Image"] == "reg:5000/nbfleet/course-notebook:3f2a9c1b7d4e"

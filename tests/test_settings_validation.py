@@ -24,8 +24,10 @@ def test_repository_sample_course_loads():
 
 
 def test_the_swarm_backend_and_its_settings(tmp_path):
-    s = load(write(tmp_path, '[launch]\nbackend = "swarm"\n[swarm]\nmanager = "lab1"\nreserve_memory = "512m"\nreserve_cpus = 0.25\n'))
+    s = load(write(tmp_path, '[launch]\nbackend = "swarm"\n[swarm]\nmanager = "lab1"\nreserve_memory = "512m"\nreserve_cpus = 0.25\n'
+                             'registry = "registry.example.org:5000/course"\n'))
     assert (s.launch.backend, s.swarm.manager, s.swarm.reserve_memory, s.swarm.reserve_cpus) == ("swarm", "lab1", 512 * 1024**2, 0.25)
+    assert s.swarm.registry == "registry.example.org:5000/course"
 
 
 def test_explicit_teacher_and_relative_paths(tmp_path):
@@ -71,6 +73,7 @@ def test_auto_teacher_as_root_falls_back_to_a_non_root_user(tmp_path, monkeypatc
         ('[swarm]\nreserve_cpus = -1\n', "course.toml: swarm.reserve_cpus", "below the minimum"),
         ('[swarm]\nreserve_memory = "lots"\n', "course.toml: swarm.reserve_memory", "not a memory size"),
         ('[swarm]\nmanagr = "a"\n', "course.toml: swarm.managr", "did you mean manager?"),
+        ('[swarm]\nregistry = "https://reg.example.org"\n', "course.toml: swarm.registry", "not a registry"),
         ("[course\n", "course.toml:1:8", "not valid TOML"),
         ('[course]\nname = "x"\ntag = \n', "course.toml:3:7", "not valid TOML"),
     ],

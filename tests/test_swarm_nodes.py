@@ -13,7 +13,8 @@ import time
 import pytest
 import requests
 
-from hosts_fixtures import NetnsEngine, SwarmOn, doit, image_record, make_course_repo, port_block, random_course, read_roster
+from hosts_fixtures import (NetnsEngine, Registry, SwarmOn, doit, image_record, make_course_repo, port_block, random_course,
+                            read_roster)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -37,6 +38,41 @@ def errors(result) -> list[str]:
 
 def services(client, tag: str) -> dict[str, dict]:
     return {s["Spec"]["Labels"]["nbfleet.student"]: s for s in client.api.services(filters={"label": f"nbfleet.course={tag}"})}
+
+
+def test_with_a_course_registry_the_manager_pushes_the_image_and_the_other_node_pulls_it(farm, tmp_path, docker_client,
+                                                                                        tiny_image):
+    manager, worker = farm["manager"], farm["worker"]
+    registry = Registry().start()
+    address = f"{manager.address.split('/')[0]}:{registry.port}"  # the registry, as both nodes reach it
+    tag = random_course()
+    low = port_block(4)
+    try:
+        repo = make_course_repo(tmp_path / "course", tag,
+                                [f"a {manager.endpoint} capacity=1 public=127.0.0.1 ports={low}-{low + 1}",
+                                 f"b {worker.endpoint} capacity=1 public={worker.ip} ports={low + 2}-{low + 3}"],
+                                [("s1", False), ("s2", False)], image_record(docker_client, tiny_image["tag"]),
+                                launch={"backend": "swarm", "memory": "64m", "ready_timeout": "60s"})
+        with open(repo / "course.toml", "a") as toml:
+            toml.write(f'\n[swarm]\nregistry = "{address}"\n')
+        assert not [i for i in worker.client.images.list() if i.id == tiny_image["id"]], "the worker starts without it"
+        result = doit(repo, "-n", "4", "launch")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        repository, version = tiny_image["tag"].rsplit(":", 1)
+        assert version in registry.tags(repository), "pushed once, by the manager"
+        pulled = worker.client.images.get(tiny_image["id"])
+        assert f"{address}/{tiny_image['tag']}" in pulled.tags, "the worker pulled it from the registry"
+        for svc in services(manager.client, tag).values():
+            assert svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(f"{address}/{tiny_image['tag']}")
+        roster = read_roster(repo, tag)
+        for r in roster.values():
+            assert requests.get(r["url"], timeout=5).text == "ok\n"
+        again = doit(repo, "-n", "4", "launch")
+        assert again.returncode == 0 and "-- launch:a" in again.stdout and "-- launch:b" in again.stdout
+    finally:
+        for svc in manager.client.api.services(filters={"label": f"nbfleet.course={tag}"}):
+            manager.client.api.remove_service(svc["ID"])
+        registry.stop()
 
 
 def test_students_run_on_their_hosts_node_and_a_node_going_down_shows_in_status(farm, tmp_path, docker_client, tiny_image):

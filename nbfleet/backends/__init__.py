@@ -130,5 +130,6 @@ def open_backend(spec: dict[str, Any], host: Host, course: str) -> Backend:
     if kind == "swarm":
         from .swarm import SwarmBackend
 
-        return SwarmBackend(host, course, Host.from_dict(spec["manager"]), reserve=spec.get("reserve") or {})
+        return SwarmBackend(host, course, Host.from_dict(spec["manager"]), reserve=spec.get("reserve") or {},
+                            registry=spec.get("registry") or "")
     raise ValueError(f"unknown backend {kind!r}")

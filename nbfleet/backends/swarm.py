@@ -36,18 +36,26 @@ def placement(host_name: str) -> str:
     return f"node.labels.{labels.HOST}=={host_name}"
 
 
+def registry_reference(registry: str, tag: str, image_id: str) -> str:
+    """The name an image has in the course's registry: ``<registry>/<repository>:<content tag>``."""
+    repo, _, version = tag.rpartition(":") if tag and "/" not in tag.rpartition(":")[2] else ("", "", "")
+    if not repo:
+        repo, version = "nbfleet/image", image_id.split(":")[-1][:12]
+    return f"{registry}/{repo}:{version}"
+
+
 def service_spec(name: str, server: dict[str, Any], settings_hash: str, host_name: str,
-                 reserve: dict[str, Any] | None = None, replicas: int = 1) -> dict[str, Any]:
+                 reserve: dict[str, Any] | None = None, replicas: int = 1, image: str | None = None) -> dict[str, Any]:
     """Keyword arguments of the API's service create/update for a server spec (``manifest.server_entry``).
 
     The image is named by its id, which the node's engine has (nbfleet put it there): Swarm then asks no registry
-    (a tag would make every node try a pull first). The password is in the command only as Jupyter's argon2 hash, as
-    in every manifest.
+    (a tag would make every node try a pull first); with a course registry, by ``image``, its name there. The
+    password is in the command only as Jupyter's argon2 hash, as in every manifest.
     """
     port, limits, security = server["port"], server["limits"], server["security"]
     reserve = reserve or {}
     container = {
-        "Image": server["image"],
+        "Image": image or server["image"],
         "Args": list(server["command"]),  # the image's entrypoint stays, as with a container's command
         "User": server["user"],
         "Dir": server["workdir"],
@@ -88,10 +96,12 @@ class SwarmBackend(Backend):
 
     kind = "swarm"
 
-    def __init__(self, host, course: str, manager, reserve: dict[str, Any] | None = None):
+    def __init__(self, host, course: str, manager, reserve: dict[str, Any] | None = None, registry: str = ""):
         super().__init__(host, course)
         self.manager = manager
         self.reserve = reserve or {}
+        self.registry = registry
+        self._references: dict[str, str] = {}  # image id -> its name in the registry
         self._manager = None
         self._node = None
 
@@ -153,9 +163,33 @@ class SwarmBackend(Backend):
     # ---------------------------------------------------------------- the interface
 
     def ensure_image(self, image_id: str, tag: str, source=None) -> str:
-        """The image on the host's node (save/load from this machine when missing), the node labelled first."""
+        """The image on the host's node (save/load from this machine when missing), the node labelled first.
+
+        With a course registry the manager pushes the image there once ("pushed", or "in registry" when it is
+        there already) and the node pulls it when its first task starts.
+        """
         self.join()
-        return engine.ensure_image(self.node, image_id, tag, source=source)
+        if not self.registry:
+            return engine.ensure_image(self.node, image_id, tag, source=source)
+        reference = self._references[image_id] = registry_reference(self.registry, tag, image_id)
+        return self._publish(image_id, tag, reference, source)
+
+    def _publish(self, image_id: str, tag: str, reference: str, source) -> str:
+        import docker
+
+        manager = self._manager_client()
+        try:
+            manager.api.inspect_distribution(reference)
+            return "in registry"
+        except docker.errors.APIError:
+            pass  # not there yet (or the registry does not answer: the push says which)
+        engine.ensure_image(manager, image_id, tag, source=source)
+        repository, _, version = reference.rpartition(":")
+        manager.api.tag(image_id, repository, version)
+        for line in manager.api.push(repository, tag=version, stream=True, decode=True):
+            if "error" in line:
+                raise NbfleetError(f"swarm registry {self.registry}", f"cannot push {reference}: {' '.join(str(line['error']).split())}")
+        return "pushed"
 
     def _services(self, **filters) -> list[dict]:
         wanted = [f"{labels.COURSE}={self.course}", f"{labels.HOST}={self.host.name}"]
@@ -208,7 +242,8 @@ class SwarmBackend(Backend):
         return TASK_STATES.get(status.get("State", ""), "created"), status.get("Err") or ""
 
     def _spec(self, entry: dict[str, Any], replicas: int = 1) -> dict[str, Any]:
-        return service_spec(entry["name"], entry["server"], entry["hash"], self.host.name, self.reserve, replicas)
+        return service_spec(entry["name"], entry["server"], entry["hash"], self.host.name, self.reserve, replicas,
+                            self._references.get(entry["server"]["image"]))
 
     def create(self, entry: dict[str, Any]) -> None:
         """Create the student's service; one that exists under the name (the student moved here from another host)
