@@ -28,6 +28,7 @@ class Reach:
     own: dict  # Host -> ids, for each host with a disk of its own
     helpers: dict  # host name -> host_folders.Helper
     failed: dict  # host name -> why its students cannot be served
+    waiting: dict  # student -> why: their folder has not followed them to their new host yet
 
     def close(self) -> None:
         for helper in self.helpers.values():
@@ -58,6 +59,17 @@ class Reach:
                 self.failed[host.name] = answer
         return [r for r in results if isinstance(r[1], dict)]
 
+    def placed(self, settings) -> None:
+        """Record where the folders just served are, for students the folders record does not know yet."""
+        from .host_folders import record_placed
+
+        by_host: dict = {}
+        for s in self.students:
+            if s.server and s.id not in self.waiting and s.server not in self.failed:
+                by_host.setdefault(s.server, []).append(s.id)
+        for host, ids in by_host.items():
+            record_placed(settings.students_dir, host, ids, only_new=True)
+
     def failures(self) -> dict[str, str]:
         """{host: why} for the failed hosts that have students."""
         used = {s.server for s in self.students}
@@ -74,11 +86,12 @@ def reach(settings) -> Reach:
 
     hosts = load_hosts(settings)
     students = load_roster(settings, hosts).students
-    here, own = host_folders.groups(settings, hosts, students)
+    waiting = host_folders.waiting_to_move(settings, hosts, students)
+    here, own = host_folders.groups(settings, hosts, [s for s in students if s.id not in waiting])
     check = host_folders.shared_hosts_to_check(hosts, students, settings.root)
     helpers, failed = ({}, {}) if not (own or check) else host_folders.open_helpers(settings, list(own) + check,
                                                                                    load_image_record(settings))
-    result = Reach(students, here, own, helpers, failed)
+    result = Reach(students, here, own, helpers, failed, waiting)
     try:
         failed.update(host_folders.check_shared(settings, helpers, [h for h in check if h.name not in failed]))
     except BaseException:
@@ -97,13 +110,16 @@ def release_assignment(settings, assignment: str, *, restore: bool = False, prog
     r = reach(settings)
     try:
         report = deliver(settings, assignment, paths, r.here, restore=restore, guarded=guarded, progress=progress)
+        shipped = {name: guarded[name] for name in paths}
         job = lambda ids: {"do": "release", "assignment": assignment, "students": ids, "restore": restore,  # noqa: E731
-                           "files": guarded}
+                           "files": shipped}
         for _host, answer, _ in r.on_hosts(job, files=paths):
             report.decisions += [Decision(**{**d, "action": Action(d["action"])}) for d in answer["decisions"]]
             report.blocked_students.update(answer["blocked"])
             report.written += answer["written"]
+        report.blocked_students.update(r.waiting)
         report.failed_hosts = r.failures()
+        r.placed(settings)
         return report
     finally:
         r.close()
@@ -138,7 +154,8 @@ def collect_assignment(settings, assignment: str, *, progress=None):
                 tar.unlink(missing_ok=True)
         by_host = {s.id: s.server for s in r.students}
         report.submissions += [Submission(sid, missing=True, skipped={".": r.failed[by_host[sid]]})
-                               for sid in by_host if by_host[sid] in r.failed]
+                               for sid in by_host if by_host[sid] in r.failed and sid not in r.waiting]
+        report.submissions += [Submission(sid, missing=True, skipped={".": why}) for sid, why in r.waiting.items()]
         order = {s.id: i for i, s in enumerate(r.students)}
         report.submissions.sort(key=lambda sub: order.get(sub.student, len(order)))
         report.failed_hosts = r.failures()

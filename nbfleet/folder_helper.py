@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import sys
 import tarfile
 from pathlib import Path
@@ -64,21 +65,37 @@ def look(job: dict) -> dict:
 
 
 def pack_folder(src: Path, tar_path: Path) -> int:
-    """A tar of a student's folder (named after it): folders and regular files only, never following a link."""
+    """A tar of a student's folder (named after it): folders and regular files only.
+
+    The folder belongs to a student, who may swap a file for a link at any moment: it is walked by descriptor
+    (``os.fwalk``, never following a link) and each file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked to be
+    a regular file on the descriptor itself before a byte is read. Returns the number of files packed.
+    """
     count = 0
-    with tarfile.open(tar_path, "w") as tar:
-        tar.add(src, src.name, recursive=False)
-        for top, dirs, files in os.walk(src, followlinks=False):
-            rel = Path(top).relative_to(src.parent)
-            for d in sorted(dirs):
-                if not (Path(top) / d).is_symlink():
-                    tar.add(Path(top) / d, str(rel / d), recursive=False)
-            dirs[:] = sorted(d for d in dirs if not (Path(top) / d).is_symlink())
-            for f in sorted(files):
-                path = Path(top) / f
-                if path.is_file() and not path.is_symlink():
-                    tar.add(path, str(rel / f), recursive=False)
-                    count += 1
+    root = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        with tarfile.open(tar_path, "w") as tar:
+            for top, _dirs, files, dir_fd in os.fwalk(".", dir_fd=root, follow_symlinks=False):
+                here = os.path.normpath(os.path.join(src.name, top))
+                st = os.fstat(dir_fd)
+                info = tarfile.TarInfo(here)
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, st.st_mode & 0o777, int(st.st_mtime)
+                tar.addfile(info)
+                for name in sorted(files):
+                    try:
+                        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+                    except OSError:  # a link (ELOOP), or gone: not packed
+                        continue
+                    with os.fdopen(fd, "rb") as fh:
+                        st = os.fstat(fd)
+                        if not stat.S_ISREG(st.st_mode):
+                            continue
+                        info = tarfile.TarInfo(f"{here}/{name}")
+                        info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o777, int(st.st_mtime)
+                        tar.addfile(info, fh)
+                        count += 1
+    finally:
+        os.close(root)
     return count
 
 
@@ -112,9 +129,8 @@ def unpack_folder(tar_path: Path, dest: Path, owner: tuple[int, int] | None) -> 
 
 
 def safe_extract(tar_path: Path, into: Path) -> None:
-    """Unpack folders and regular files only, never outside ``into`` (tarfile's own ``filter`` needs Python 3.11.4;
-    the images' Debian Python is older)."""
-
+    """Unpack folders and regular files only, never outside ``into``, each file made durable (tarfile's own
+    ``filter`` needs Python 3.11.4; the images' Debian Python is older)."""
     into = into.resolve()
     with tarfile.open(tar_path) as tar:
         for member in tar:
@@ -128,19 +144,19 @@ def safe_extract(tar_path: Path, into: Path) -> None:
             with tar.extractfile(member) as src, open(target, "wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
-            os_utime(target, member.mtime)
-
-
-def os_utime(path: Path, mtime: float) -> None:
-
-    os.utime(path, (mtime, mtime))
+                dst.flush()
+                os.fsync(dst.fileno())  # durable before the folder is renamed into place and recorded
+            os.chmod(target, member.mode & 0o777)
+            os.utime(target, (member.mtime, member.mtime))
 
 
 def pack(job: dict) -> dict:
+    """The student's folder as /job/out/folder.tar (an empty one, and ``files: None``, when there is no folder)."""
     src = Path(job["students_dir"]) / job["student"]
-    if not src.is_dir():
-        return {"files": None}
     OUT.mkdir(parents=True, exist_ok=True)
+    if not src.is_dir() or src.is_symlink():
+        tarfile.open(OUT / "folder.tar", "w").close()
+        return {"files": None}
     return {"files": pack_folder(src, OUT / "folder.tar")}
 
 

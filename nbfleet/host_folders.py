@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import tarfile
 import tempfile
@@ -23,13 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from . import engine, labels
+from . import engine
 from .errors import NbfleetError
 
 HELPER = "nbfleet.helper"
+HELPER_COURSE = "nbfleet.helper.course"  # not nbfleet.course: a helper is never taken for a student's server
 SHIPPED = ("__init__.py", "errors.py", "delivery.py", "collect.py", "folder_helper.py")  # standard library only
 CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER"]  # root there may write the teacher's files, nothing more
-MARKER = ".nbfleet/shared-check"  # under the students folder
+MARKER = ".nbfleet/shared-check-"  # + a token per run, under the students folder
 HELPER_TIMEOUT = 3600  # seconds: a release of big files to hundreds of students on a slow disk
 
 
@@ -91,15 +93,14 @@ class Helper:
     def run(self, job: dict, files: dict[str, Path] | None = None, fetch: str | None = None) -> tuple[dict, Path | None]:
         """Run ``job`` in a helper with the host's students folder; its JSON answer, and ``fetch`` (a folder in the
         helper) as a tar file here when asked. The container is removed whatever happens."""
-        students = PurePosixPath(self.students_dir)
-        job = {**job, "students_dir": f"/course/{students.name}", "uid": self.owner[0], "gid": self.owner[1]}
+        job = {**job, "students_dir": "/course/students", "uid": self.owner[0], "gid": self.owner[1]}
         api = self.client.api
-        config = api.create_host_config(
-            binds={str(students.parent): {"bind": "/course", "mode": "rw"}}, cap_drop=["ALL"], cap_add=CAPS,
-            security_opt=["no-new-privileges"], pids_limit=256, network_mode="none")
+        config = api.create_host_config(  # the students folder only: never the rest of the course (TLS key, roster)
+            binds={str(PurePosixPath(self.students_dir)): {"bind": "/course/students", "mode": "rw"}}, cap_drop=["ALL"],
+            cap_add=CAPS, security_opt=["no-new-privileges"], pids_limit=256, network_mode="none")
         cid = api.create_container(self.image["id"], entrypoint=["python3", "-m", "nbfleet.folder_helper"], command=[],
                                    user="0:0", environment={"PYTHONPATH": "/job/lib", "PYTHONDONTWRITEBYTECODE": "1"},
-                                   labels={HELPER: "folders", labels.COURSE: self.course},
+                                   labels={HELPER: "folders", HELPER_COURSE: self.course},
                                    host_config=config, network_disabled=True)["Id"]
         try:
             with tempfile.TemporaryFile() as bundle:
@@ -118,11 +119,16 @@ class Helper:
                 raise HostFailed(f"host {self.host.name}", f"the folder helper failed: {why}")
             tar = None
             if fetch:
-                tar = Path(tempfile.mkstemp(prefix="nbfleet-fetch-", suffix=".tar")[1])
-                stream, _ = api.get_archive(cid, fetch)
-                with open(tar, "wb") as f:
-                    for chunk in stream:
-                        f.write(chunk)
+                fd, name = tempfile.mkstemp(prefix="nbfleet-fetch-", suffix=".tar")
+                tar = Path(name)
+                try:
+                    stream, _ = api.get_archive(cid, fetch)
+                    with os.fdopen(fd, "wb") as f:
+                        for chunk in stream:
+                            f.write(chunk)
+                except BaseException:
+                    tar.unlink(missing_ok=True)
+                    raise
             return answer, tar
         finally:
             try:
@@ -163,40 +169,51 @@ def _bundle(fileobj, job: dict, files: dict[str, Path]) -> None:
 
 
 def check_shared(settings, helpers: dict, hosts: list) -> dict[str, str]:
-    """{host name: why} for the hosts claimed shared whose folder is not this machine's (or that cannot be asked)."""
+    """{host name: why} for the hosts claimed shared whose folder is not this machine's (or that cannot be asked).
+
+    The marker has a name of its own per run, so that runs at the same time (a release and a collect) do not read
+    each other's token; it is removed afterwards.
+    """
     if not hosts:
         return {}
     from .delivery import write_atomic
 
     token = secrets.token_hex(16)
-    write_atomic(Path(settings.students_dir) / MARKER, token.encode())
+    marker = f"{MARKER}{token}"
+    here = Path(settings.students_dir) / marker
+    write_atomic(here, token.encode())
     bad = {}
-    for host in hosts:
-        try:
-            seen = helpers[host.name].sees_marker(MARKER)
-        except NbfleetError as exc:
-            bad[host.name] = str(exc)
-            continue
-        if seen != token:
-            where = students_folder(settings, host)
-            bad[host.name] = (f"host {host.name}: shared=yes, but {where} there is not this machine's {settings.students_dir} "
-                              f"(nbfleet's marker {'differs' if seen else 'is missing'}): set shared=no for it in hosts")
+    try:
+        for host in hosts:
+            try:
+                seen = helpers[host.name].sees_marker(marker)
+            except NbfleetError as exc:
+                bad[host.name] = str(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a host that cannot be asked fails alone
+                bad[host.name] = f"host {host.name}: {engine.short_error(exc)}"
+                continue
+            if seen != token:
+                where = students_folder(settings, host)
+                bad[host.name] = (f"host {host.name}: shared=yes, but {where} there is not this machine's {settings.students_dir} "
+                                  f"(nbfleet's marker {'differs' if seen else 'is missing'}): set shared=no for it in hosts")
+    finally:
+        here.unlink(missing_ok=True)
     return bad
 
 
 def open_helpers(settings, hosts: list, image: dict) -> tuple[dict, dict[str, str]]:
     """A prepared Helper per host (in parallel); {host name: why} for those that cannot be reached or given the image."""
     def one(host):
+        helper = None
         try:
             helper = Helper.for_course(settings, host, image)
-        except NbfleetError as exc:
-            return host.name, None, str(exc)
-        try:
             helper.prepare()
-        except NbfleetError as exc:
-            helper.close()
-            return host.name, None, str(exc)
-        return host.name, helper, ""
+            return host.name, helper, ""
+        except Exception as exc:  # noqa: BLE001 - one host failing must not stop the others
+            if helper is not None:
+                helper.close()
+            return host.name, None, str(exc) if isinstance(exc, NbfleetError) else f"host {host.name}: {engine.short_error(exc)}"
 
     helpers, failed = {}, {}
     if not hosts:
@@ -217,43 +234,45 @@ def extract(tar: Path, into: Path) -> None:
     safe_extract(tar, into)
 
 
-def place(host, students_dir: str, here: str | None) -> dict:
-    """Where a host's students' folders are: on the host (``students_dir``) and, when shared, here (``here``)."""
-    return {"host": host.as_dict(), "students_dir": students_dir, "here": here}
+def placed_path(students_dir: Path) -> Path:
+    """``<students>/.nbfleet/folders.json``: for each student, the host whose disk holds their folder now.
+
+    It lives beside the ledgers, not under ``build/``: it is part of the state of the students' folders.
+    """
+    return Path(students_dir) / ".nbfleet" / "folders.json"
 
 
-def placed_path(build_dir: Path) -> Path:
-    """``build/folders.json``: for each student, the host where the last launch set up their folder."""
-    return Path(build_dir) / "folders.json"
-
-
-def read_placed(build_dir: Path) -> dict[str, str]:
-    """{student: host} from the placed record (empty when there is none yet)."""
+def read_placed(students_dir: Path) -> dict[str, str]:
+    """{student: host} from the folders record (empty when there is none yet)."""
     try:
-        data = json.loads(placed_path(build_dir).read_text())
+        data = json.loads(placed_path(students_dir).read_text())
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def record_placed(build_dir: Path, host: str, students: Iterable[str]) -> None:
-    """Record that ``students``' folders are now on ``host`` (hosts launch in parallel: under a lock)."""
+def record_placed(students_dir: Path, host: str, students: Iterable[str], only_new: bool = False) -> None:
+    """Record that ``students``' folders are now on ``host`` (hosts launch in parallel: under a lock); with
+    ``only_new``, only for students the record does not know yet (a release before any launch)."""
     import fcntl
 
     from .atomic import write_text
 
-    path = placed_path(build_dir)
+    students = list(students)
+    if not students:
+        return
+    path = placed_path(students_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        placed = read_placed(build_dir)
-        placed.update({sid: host for sid in students})
+        placed = read_placed(students_dir)
+        placed.update({sid: host for sid in students if not (only_new and sid in placed)})
         write_text(path, json.dumps(placed, indent=0, sort_keys=True) + "\n")
 
 
 def moves(here_host, students: Iterable[str], placed: dict[str, str], hosts: dict) -> dict[str, str]:
-    """{student: host they moved from} for the students of ``here_host`` whose folder the last launch put on another
-    host, when the two do not share the course folder (a host no longer in ``hosts`` counts as not shared). Pure."""
+    """{student: host their folder is on} for the students of ``here_host`` whose folder is on another host that does
+    not share the course folder with it (a host no longer in ``hosts`` counts as not shared). Pure."""
     out = {}
     for sid in students:
         before = placed.get(sid)
@@ -265,12 +284,52 @@ def moves(here_host, students: Iterable[str], placed: dict[str, str], hosts: dic
     return out
 
 
+def where(settings, host) -> dict:
+    """Where a host's students' folders are: on the host, and here too when it shares this machine's folder."""
+    return {"host": host.as_dict(), "students_dir": students_folder(settings, host),
+            "here": str(settings.students_dir) if host.shared else None}
+
+
+def pending_moves(settings, host_name: str, manifest: dict) -> tuple[dict, dict[str, dict]]:
+    """Where this host's folders are, and {server name: where the student's folder is} for the students this host's
+    manifest gives it whose folder is still on another host's own disk (admins work in the course folder: they never
+    move). Decided when launch runs, from the folders record, so that a move is done once."""
+    from .hosts import load_hosts
+
+    hosts = {h.name: h for h in load_hosts(settings)}
+    host = hosts.get(host_name)
+    if host is None:
+        return {}, {}
+    entries = [c for c in manifest["containers"] if not c.get("admin")]
+    moved = moves(host, [c["student"] for c in entries], read_placed(settings.students_dir), hosts)
+    return where(settings, host), {
+        c["name"]: (where(settings, hosts[moved[c["student"]]]) if moved[c["student"]] in hosts else {"gone": moved[c["student"]]})
+        for c in entries if c["student"] in moved}
+
+
+def waiting_to_move(settings, hosts: list, students: Iterable) -> dict[str, str]:
+    """{student: why} for the students whose folder has not followed them to their new host yet (a release or collect
+    now would go to an empty folder there): `doit launch` moves it first."""
+    placed = read_placed(settings.students_dir)
+    by_name = {h.name: h for h in hosts}
+    out = {}
+    for s in students:
+        host = by_name.get(s.server or "")
+        if host is None or getattr(s, "admin", False):
+            continue
+        if moves(host, [s.id], placed, by_name):
+            out[s.id] = f"{s.id}'s folder is still on {placed[s.id]}: run `doit launch` first (it moves it to {host.name})"
+    return out
+
+
 def move_student(student: str, source: dict, dest: dict, image: dict, owner: tuple[int, int], course: str) -> str:
-    """Copy a student's folder from one host's disk to another's (``place`` dicts), whole or not at all.
+    """Copy a student's folder from one host's disk to another's (``where`` dicts), whole or not at all.
 
     Returns "moved" (saying where a folder already at the destination was kept) or "none" (no folder at the
     source). The folder at the source stays as it was.
     """
+    import shutil
+
     from .folder_helper import pack_folder, unpack_folder
     from .hosts import Host
 
@@ -280,7 +339,7 @@ def move_student(student: str, source: dict, dest: dict, image: dict, owner: tup
         packed = work / "folder.tar"
         if source["here"]:
             folder = Path(source["here"]) / student
-            if not folder.is_dir():
+            if not folder.is_dir() or folder.is_symlink():
                 return "none"
             pack_folder(folder, packed)
         else:
@@ -288,11 +347,12 @@ def move_student(student: str, source: dict, dest: dict, image: dict, owner: tup
             helpers.append(helper)
             helper.prepare()
             answer, tar = helper.run({"do": "pack", "student": student}, fetch="/job/out/folder.tar")
-            if answer.get("files") is None:
+            try:
+                if answer.get("files") is None:
+                    return "none"
+                extract(tar, work)  # the fetched archive holds folder.tar
+            finally:
                 tar.unlink(missing_ok=True)
-                return "none"
-            extract(tar, work)  # the fetched archive holds folder.tar
-            tar.unlink(missing_ok=True)
         if dest["here"]:
             return unpack_folder(packed, Path(dest["here"]) / student, owner)
         helper = Helper(Host.from_dict(dest["host"]), dest["students_dir"], owner, course, image)
@@ -303,6 +363,4 @@ def move_student(student: str, source: dict, dest: dict, image: dict, owner: tup
     finally:
         for helper in helpers:
             helper.close()
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)

@@ -47,6 +47,7 @@ class HostResult:
     seconds: float = 0.0
     switched: int = 0  # servers another backend ran here, removed before this backend's start (folders kept)
     backend: str = "containers"
+    notes: list = field(default_factory=list)  # what the teacher should know: folders moved here
 
     @property
     def ok(self) -> bool:
@@ -194,9 +195,13 @@ def open_backend(manifest: dict):
 
 
 def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bool = False, idle_window: float = 900.0,
-                ready_timeout: float = 120.0, workers: int = 8, progress: bool = True, source=None) -> HostResult:
+                ready_timeout: float = 120.0, workers: int = 8, progress: bool = True, source=None,
+                moves: dict | None = None, here: dict | None = None, on_moved=None) -> HostResult:
     """Reconcile one host with its manifest and wait until every server answers.
 
+    ``moves`` maps server names to where their student's folder still is (another host's own disk; see
+    ``host_folders.pending_moves``), ``here`` where this host's folders are: such a folder is brought here, its
+    server on the old host removed first, before the student's server starts (``on_moved(student)`` after each).
     Never raises for a server that fails (it is counted under ``failed`` with its reason) nor for an
     unreachable host (``error``); raises NbfleetError only for a malformed manifest.
     """
@@ -224,6 +229,9 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         now = dt.datetime.now(dt.timezone.utc)
         working = {n for n in needs_activity(desired, actual) if is_working(backend.activity(n), now, idle_window)}
         steps = plan(desired, actual, working, force)
+        # a server already here for a student whose folder is still elsewhere starts again on the folder brought here
+        steps = [Step("recreate", s.name, s.student) if s.name in (moves or {}) and s.kind in ("unchanged", "pending") else s
+                 for s in steps]
         result.counts.update(s.kind for s in steps)
         by_name = {d["name"]: d for d in desired}
         todo = [s for s in steps if s.kind in ("create", "recreate", "start")]
@@ -242,12 +250,19 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
             for s, err in zip(gone, pool.map(_catch(remove), gone)):  # first: a removed student's port may be reused
                 if err:
                     result.failed[s.name] = err
-            moving = [s for s in todo if s.kind == "create" and by_name[s.name].get("moved_from")]
+            moving = [s for s in todo if s.name in (moves or {})]
             if moving:
                 say("moving folders")
-            for s, err in zip(moving, pool.map(_catch(lambda s: _bring_folder(manifest, by_name[s.name], teacher_uid, teacher_gid)), moving)):
+
+            def bring(step: Step):
+                note = _bring_folder(manifest, by_name[step.name], moves[step.name], here, teacher_uid, teacher_gid)
+                if on_moved:
+                    on_moved(step.student)
+                result.notes.append(f"{step.student}: folder {note} from {_source(moves[step.name])}")
+
+            for s, err in zip(moving, pool.map(_catch(bring), moving)):
                 if err:  # never start a student's server in front of an empty folder
-                    result.failed[s.name] = f"moved here from {_source(by_name[s.name])}, but their folder could not come along: {err}"
+                    result.failed[s.name] = f"moved here from {_source(moves[s.name])}, but their folder could not come along: {err}"
             todo = [s for s in todo if s.name not in result.failed]
             folders = [by_name[s.name]["folder"] for s in todo]
             admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
@@ -275,7 +290,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         for url, why in silent.items():
             result.failed[waiting[url]] = why if not why.startswith("no answer") else f"{why} within {ready_timeout:g} s"
     except NbfleetError as exc:
-        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith(("image", "host", "swarm")):
+        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith(("image", "host", "swarm", "engine")):
             result.error = str(exc)
         else:
             raise
@@ -290,21 +305,24 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
     return result
 
 
-def _source(entry: dict) -> str:
-    moved = entry["moved_from"]
+def _source(moved: dict) -> str:
     return moved.get("gone") or moved["host"]["name"]
 
 
-def _bring_folder(manifest: dict, entry: dict, uid: int, gid: int) -> None:
-    """Copy a student's folder from the host they moved from (a disk not shared with this one), unless it is here."""
+def _bring_folder(manifest: dict, entry: dict, moved: dict, here: dict, uid: int, gid: int) -> str:
+    """Bring a student's folder from the host they moved from (a disk not shared with this one): their server there is
+    removed first, so that nothing they write afterwards stays behind. Returns what happened ("moved", "none")."""
+    from .backends import open_backend as _open
     from .errors import NbfleetError
     from .host_folders import move_student
+    from .hosts import Host
 
-    moved = entry["moved_from"]
     if "gone" in moved:
         raise NbfleetError("hosts", f"host {moved['gone']} is no longer in hosts: put it back for one launch, or copy "
                            f"{entry['student']}'s folder to {entry['folder']} yourself")
-    move_student(entry["student"], moved, manifest["folders"], manifest["image"], (uid, gid), manifest["course"])
+    with _open(manifest.get("backend") or {"kind": "containers"}, Host.from_dict(moved["host"]), manifest["course"]) as old:
+        old.remove(entry["name"])
+    return move_student(entry["student"], moved, here, manifest["image"], (uid, gid), manifest["course"])
 
 
 def stop_host(backend, workers: int = 8) -> int:

@@ -37,13 +37,14 @@ def settings_hash(server: dict[str, Any]) -> str:
 
 def server_entry(course: str, student: str, *, admin: bool, port: int, url: str, folder: str, home: str, image: str,
                  command: Sequence[str], user: str, memory: int, cpus: float, pids: int,
-                 extra_mounts: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                 extra_mounts: Sequence[dict[str, Any]] = (), reserve: dict[str, Any] | None = None) -> dict[str, Any]:
     """One student's server in nbfleet's own terms, whatever backend runs it, with the hash of those terms.
 
     ``server`` holds image, command, user, working folder, port (published on the host → the server's own),
     mounts, limits, labels, restart and security: each backend translates it to its API (a container's create
     arguments, a Swarm service spec). The student's folder is mounted at ``~/work`` (an admin's course folder at
-    ``~/course``); nothing else of the server survives a recreate.
+    ``~/course``); nothing else of the server survives a recreate. ``reserve`` (memory, cpus) is what the engine
+    sets aside for the server; it is in the spec (and its hash) only when set.
     """
     target = f"{home}/course" if admin else f"{home}/work"
     server = {
@@ -53,7 +54,8 @@ def server_entry(course: str, student: str, *, admin: bool, port: int, url: str,
         "workdir": target,
         "port": {"published": port, "target": SERVER_PORT},
         "mounts": [{"source": folder, "target": target, "read_only": False}, *extra_mounts],
-        "limits": {"memory": memory, "cpus": cpus, "pids": pids},
+        "limits": {"memory": memory, "cpus": cpus, "pids": pids,
+                   **({"reserve": dict(reserve)} if reserve and any(reserve.values()) else {})},
         "labels": {labels.COURSE: course, labels.STUDENT: student, labels.ADMIN: "true" if admin else "false"},
         "restart": "unless-stopped",
         "security": {"no_new_privileges": True, "cap_drop": ["ALL"]},
@@ -133,7 +135,8 @@ def build_manifest(host: Host, students: Sequence, settings, image: dict[str, An
         containers.append(server_entry(
             tag, s.id, admin=s.admin, port=s.port, url=f"{scheme}://{host.public}:{s.port}/", folder=folder, home=home,
             image=image["id"], command=["start-notebook", f"--PasswordIdentityProvider.hashed_password={hashes[s.id]}", *tls_args],
-            user=f"{uid}:{gid}", memory=memory, cpus=launch.cpus, pids=launch.pids, extra_mounts=tls_mounts))
+            user=f"{uid}:{gid}", memory=memory, cpus=launch.cpus, pids=launch.pids, extra_mounts=tls_mounts,
+            reserve=(backend or {}).get("reserve")))
     return {
         "host": host.as_dict(),
         "course": tag,
@@ -156,24 +159,6 @@ def backend_spec(settings, hosts: Sequence[Host]) -> dict[str, Any]:
         raise NbfleetError(f"{settings.file.name}: swarm.manager", f"no host named {sw.manager!r} in the hosts file")
     return {"kind": "swarm", "manager": manager.as_dict(),
             "reserve": {"memory": sw.reserve_memory, "cpus": sw.reserve_cpus}, "registry": sw.registry}
-
-
-def mark_moves(manifest: dict[str, Any], settings, host: Host, hosts: Sequence[Host]) -> None:
-    """Say where this host's students' folders are (``folders``), and for each student whose folder the last launch
-    put on another host that does not share the course folder, where it is (``moved_from``): launch brings it along
-    before their server starts here."""
-    from .host_folders import moves, place, read_placed, students_folder
-
-    def where(h: Host) -> dict[str, Any]:
-        return place(h, students_folder(settings, h), str(settings.students_dir) if h.shared else None)
-
-    by_name = {h.name: h for h in hosts}
-    manifest["folders"] = where(host)
-    moved = moves(host, [c["student"] for c in manifest["containers"]], read_placed(settings.build_dir), by_name)
-    for c in manifest["containers"]:
-        if c["student"] in moved:
-            source = by_name.get(moved[c["student"]])
-            c["moved_from"] = where(source) if source else {"gone": moved[c["student"]]}
 
 
 def manifest_path(settings, host: str) -> Path:
@@ -201,7 +186,6 @@ def make_manifest(settings, host_name: str) -> tuple[Path, int, bool]:
     out = manifest_path(settings, host.name)
     hashes = passwords.hashes_for(mine, passwords.cache_path(out.parent, host.name))
     manifest = build_manifest(host, mine, settings, image, hashes, backend_spec(settings, hosts))
-    mark_moves(manifest, settings, host, hosts)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     try:
         same = out.read_text(encoding="utf-8") == text

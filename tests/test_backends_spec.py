@@ -91,3 +91,13 @@ def test_with_a_registry_services_name_the_image_there():
     assert registry_reference("reg:5000/c", "", "sha256:" + "ab" * 32) == "reg:5000/c/nbfleet/image:abababababab"
     spec = service_spec(e["name"], e["server"], e["hash"], "lab1", image="reg:5000/nbfleet/course-notebook:3f2a9c1b7d4e")
     assert spec["task_template"]["ContainerSpec"]["Image"] == "reg:5000/nbfleet/course-notebook:3f2a9c1b7d4e"
+
+
+def test_swarm_reservations_are_in_the_spec_and_its_hash():
+    plain, reserved = entry(), entry(reserve={"memory": 512 * 1024**2, "cpus": 0.25})
+    assert reserved["server"]["limits"]["reserve"] == {"memory": 512 * 1024**2, "cpus": 0.25}
+    assert reserved["hash"] != plain["hash"], "a new reservation updates the services"
+    assert entry(reserve={"memory": 0, "cpus": 0.0})["hash"] == plain["hash"], "none set: the spec stays as before"
+    k = service_spec(reserved["name"], reserved["server"], reserved["hash"], "lab1")
+    assert k["task_template"]["Resources"]["Reservations"] == {"MemoryBytes": 512 * 1024**2, "NanoCPUs": 250_000_000}
+    assert create_arguments(reserved["name"], reserved["server"], reserved["hash"])["mem_reservation"] == 512 * 1024**2

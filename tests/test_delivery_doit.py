@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from course_edits import student_adds_a_note, teacher_adds_a_hint
+
 REPO = Path(__file__).resolve().parent.parent
 DOIT = [sys.executable, "-m", "doit"]
 STUDENTS = ["s1234567", "s2345678", "s3456789", "teacher"]
@@ -41,12 +43,9 @@ def test_delivery_doit_release_then_noop_then_incremental(course):
     assert again.returncode == 0 and "-- release:assignment1" in again.stdout  # up to date: not even run
 
     mine = course / "students" / "s2345678" / "assignment1" / "problem1.ipynb"
-    mine.write_text(mine.read_text().replace('"cells": [', '"cells": [{"cell_type": "markdown", "metadata": {}, "source": "my notes"},', 1))
+    student_adds_a_note(mine)
     untouched = {p: p.stat().st_ino for p in (course / "students").rglob("problem2.ipynb")}
-    solution = course / "course" / "solutions" / "assignment1" / "problem1-solutions.ipynb"
-    nb = json.loads(solution.read_text())
-    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["A hint added after the release."]})
-    solution.write_text(json.dumps(nb, indent=1))
+    teacher_adds_a_hint(course)
 
     revised = doit(course, "release:assignment1")
     assert revised.returncode == 0, revised.stdout + revised.stderr

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from course_edits import student_adds_a_note, teacher_adds_a_hint
+
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 HELPER = "nbfleet.helper=folders"
@@ -112,12 +114,8 @@ def test_release_revise_and_collect_on_a_host_with_its_own_disk(course, remote, 
 
     # a student on b edits; the teacher revises the notebook; the revision lands beside the edit
     mine = remote / "students" / on_b[0] / "assignment1" / "problem1.ipynb"
-    mine.write_text(mine.read_text().replace('"cells": [', '"cells": [{"cell_type": "markdown", "metadata": {}, "source": "my notes"},', 1))
-    edited = mine.read_bytes()
-    solution = course / "course" / "solutions" / "assignment1" / "problem1-solutions.ipynb"
-    nb = json.loads(solution.read_text())
-    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["A hint added after the release."]})
-    solution.write_text(json.dumps(nb, indent=1))
+    edited = student_adds_a_note(mine)
+    teacher_adds_a_hint(course)
     revised = doit(course, "release:assignment1")
     assert revised.returncode == 0, revised.stdout + revised.stderr
     assert "3 update" in revised.stdout and "1 conflict" in revised.stdout, revised.stdout
@@ -222,13 +220,17 @@ def test_a_student_moved_to_a_host_with_its_own_disk_takes_their_folder_along(sa
     hosts = (f"a local capacity=2 public=127.0.0.1 ports={low}-{low + 4}\n"
              f"b {second_engine.endpoint} capacity=3 public=127.0.0.1 ports={low + 5}-{low + 9} course_root={remote} shared=no\n")
     course = make_course(sample_course, record, hosts)
-    (course / "dodo.py").write_text(LAUNCH_DODO)  # the image is given as a record: no image tasks in this course
+    (course / "dodo.py").write_text(LAUNCH_DODO + "from nbfleet.tasks.strip import task_strip  # noqa: F401\n"
+                                    "from nbfleet.tasks.release import task_collect, task_release  # noqa: F401\n")
+    # (the image is given as a record: no image tasks in this course)
     toml = course / "course.toml"
     toml.write_text(toml.read_text().replace('memory = "2g"', 'memory = "512m"'))
     tag = TAG
     try:
         first = doit(course, "-n", "4", "launch")
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+        released = doit(course, "release:assignment1")
+        assert released.returncode == 0, released.stdout[-3000:]
         where = servers(course)
         mover = sorted(sid for sid, h in where.items() if h == "a" and sid != "teacher")[0]
         (course / "students" / mover / "notes.txt").write_text("my work\n")
@@ -244,14 +246,24 @@ def test_a_student_moved_to_a_host_with_its_own_disk_takes_their_folder_along(sa
                 row[head.index(f"{tag}_server")], row[head.index(f"{tag}_port")], row[head.index(f"{tag}_url")] = "b", "", ""
         with open(roster, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows)
+        early = doit(course, "release:assignment1")  # before the launch that moves the folder: not into an empty one
+        assert early.returncode != 0
+        assert f"not delivered to {mover}: {mover}'s folder is still on a: run `doit launch` first (it moves it to b)" \
+            in early.stdout, early.stdout[-3000:]
+        assert not (remote / "students" / mover).exists()
         moved = doit(course, "-n", "4", "launch")
         assert moved.returncode == 0, moved.stdout[-3000:] + moved.stderr[-2000:]
+        assert f"{mover}: folder moved from a" in moved.stdout
         assert servers(course)[mover] == "b"
         there = remote / "students" / mover
         assert (there / "notes.txt").read_text() == "my work\n" and (there / "sub" / "data.csv").read_text() == "1,2\n"
         assert there.stat().st_uid == record["nb_uid"] and (there / "notes.txt").stat().st_uid == record["nb_uid"]
         assert (course / "students" / mover / "notes.txt").read_text() == "my work\n", "the old folder stays"
-        assert json.loads((course / "build" / "folders.json").read_text())[mover] == "b"
+        assert json.loads((course / "students" / ".nbfleet" / "folders.json").read_text())[mover] == "b"
+        assert (there / "assignment1" / "problem1.ipynb").is_file(), "the released files came along"
+        assert not docker_client.containers.list(all=True, filters={"name": f"{tag}-{mover}"}), "its server on a is gone"
+        late = doit(course, "release:assignment1")
+        assert late.returncode == 0, late.stdout[-3000:]
         running = second_engine.client.containers.get(f"{tag}-{mover}")
         code, out = running.exec_run(["cat", f"/home/{record['nb_user']}/work/notes.txt"])
         assert code == 0 and out == b"my work\n", "the server on b shows the student their own work"

@@ -15,7 +15,9 @@ RETIRE_TIMEOUT = 60.0  # seconds to wait for Swarm to take a removed service's c
 def create_arguments(name: str, server: dict[str, Any], settings_hash: str) -> dict[str, Any]:
     """docker-py ``containers.create`` keyword arguments for a server spec (``manifest.server_entry``)."""
     port, limits, security = server["port"], server["limits"], server["security"]
+    reserve = {"mem_reservation": limits["reserve"]["memory"]} if (limits.get("reserve") or {}).get("memory") else {}
     return {
+        **reserve,
         "image": server["image"],
         "name": name,
         "command": list(server["command"]),
@@ -72,6 +74,8 @@ class ContainersBackend(Backend):
         self.client.api.stop(name, timeout=timeout)
 
     def remove(self, name: str, timeout: int = 10) -> None:
+        """Stop and remove the container (never its folder). Another launch removing it at the same moment (a
+        student moving between hosts launched in parallel) is waited for, not an error."""
         import docker
 
         try:
@@ -79,6 +83,14 @@ class ContainersBackend(Backend):
             self.client.api.remove_container(name, v=False)
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: its removal is already in progress
+                raise
+            deadline = time.monotonic() + RETIRE_TIMEOUT
+            while self.client.api.containers(all=True, filters={"name": f"^/{name}$"}):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def activity(self, name: str) -> dict | None:
         return engine.activity(self.client, name)

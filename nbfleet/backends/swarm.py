@@ -11,6 +11,7 @@ of the node's file system), and asking Jupyter inside a running task about its u
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Iterable
 
@@ -53,7 +54,7 @@ def service_spec(name: str, server: dict[str, Any], settings_hash: str, host_nam
     password is in the command only as Jupyter's argon2 hash, as in every manifest.
     """
     port, limits, security = server["port"], server["limits"], server["security"]
-    reserve = reserve or {}
+    reserve = limits.get("reserve") or reserve or {}
     container = {
         "Image": image or server["image"],
         "Args": list(server["command"]),  # the image's entrypoint stays, as with a container's command
@@ -104,12 +105,17 @@ class SwarmBackend(Backend):
         self._references: dict[str, str] = {}  # image id -> its name in the registry
         self._manager = None
         self._node = None
+        self._connecting = threading.RLock()  # status asks from several threads at once
 
     # ---------------------------------------------------------------- connections
 
     @property
     def api(self):
         """The manager's low-level API; checks once that it is a manager."""
+        with self._connecting:
+            return self._manager_api()
+
+    def _manager_api(self):
         if self._manager is None:
             client = engine.connect(self.manager)
             swarm = client.info().get("Swarm") or {}
@@ -124,9 +130,10 @@ class SwarmBackend(Backend):
     @property
     def node(self):
         """The host's own Docker engine."""
-        if self._node is None:
-            self._node = engine.connect(self.host) if self.host.endpoint != self.manager.endpoint else self._manager_client()
-        return self._node
+        with self._connecting:
+            if self._node is None:
+                self._node = engine.connect(self.host) if self.host.endpoint != self.manager.endpoint else self._manager_client()
+            return self._node
 
     def _manager_client(self):
         self.api  # noqa: B018 - connects and checks
@@ -172,7 +179,22 @@ class SwarmBackend(Backend):
         if not self.registry:
             return engine.ensure_image(self.node, image_id, tag, source=source)
         reference = self._references[image_id] = registry_reference(self.registry, tag, image_id)
-        return self._publish(image_id, tag, reference, source)
+        how = self._publish(image_id, tag, reference, source)
+        self._pull(image_id, reference)
+        return how
+
+    def _pull(self, image_id: str, reference: str) -> None:
+        """The node pulls the image from the registry now (its folder helpers run from it before any task does)."""
+        import docker
+
+        try:
+            self.node.images.get(image_id)
+        except docker.errors.ImageNotFound:
+            repository, _, version = reference.rpartition(":")
+            try:
+                self.node.images.pull(repository, tag=version)
+            except docker.errors.APIError as exc:
+                raise NbfleetError(f"host {self.host.name}", f"cannot pull {reference}: {engine.short_error(exc)}") from None
 
     def _publish(self, image_id: str, tag: str, reference: str, source) -> str:
         import docker
@@ -301,7 +323,10 @@ class SwarmBackend(Backend):
             return
         if (current["Spec"].get("Labels") or {}).get(labels.HOST) != self.host.name:
             return
-        self.api.remove_service(name)
+        try:
+            self.api.remove_service(name)
+        except docker.errors.NotFound:  # removed at the same moment by another host's launch
+            pass
         try:
             engine.wait_gone(self.node, {"label": f"{SERVICE_LABEL}={name}"}, time.monotonic() + GONE_TIMEOUT)
         except engine.HostUnreachable:

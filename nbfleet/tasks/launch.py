@@ -49,14 +49,18 @@ def _engine_settled(manifest: str) -> bool:
 def _launch_host(manifest: str, force: bool = False):
     from .. import launch
 
+    from ..host_folders import pending_moves, record_placed
+
     s = settings()
     data = launch.read_manifest(Path(manifest))
+    host = data["host"]["name"]
+    here, moves = pending_moves(s, host, data)
     result = launch.launch_host(data, s.teacher.uid, s.teacher.gid, force=force, idle_window=s.launch.idle_window,
-                                ready_timeout=s.launch.ready_timeout, progress=sys.stdout.isatty())
-    if not result.error:  # where each student's folder now is: a later move between hosts brings it along
-        from ..host_folders import record_placed
-
-        record_placed(s.build_dir, result.host, [c["student"] for c in data["containers"] if c["name"] not in result.failed])
+                                ready_timeout=s.launch.ready_timeout, progress=sys.stdout.isatty(), moves=moves, here=here,
+                                on_moved=lambda sid: record_placed(s.students_dir, host, [sid]))
+    if not result.error:  # where each student's folder is now: a later move between hosts brings it along
+        stayed = [c["student"] for c in data["containers"] if c["name"] not in moves and not c.get("admin")]
+        record_placed(s.students_dir, host, stayed)
     _print_result(result)
     if result.error:
         raise NbfleetError("", result.error)  # it names its place: the host, the image or the swarm manager
@@ -77,6 +81,8 @@ def _print_result(result) -> None:
     if result.switched:
         other = "containers" if result.backend == "swarm" else "Swarm services"
         console.print(f"  switched to the {result.backend} backend: removed {result.switched} {other} first (folders kept)")
+    for note in result.notes:
+        console.print(f"  {note}")
     for name, reason in sorted(result.failed.items()):
         console.print(f"  failed {name}: {reason}")
     if result.counts["pending"]:
