@@ -30,6 +30,7 @@ TASK_STATES = {"new": "created", "pending": "created", "assigned": "created", "a
                "complete": "exited", "shutdown": "exited", "failed": "exited", "rejected": "dead",
                "remove": "removing", "orphaned": "dead"}
 NODE_DOWN = "node down"  # = status.NODE_DOWN
+_PUSHING: dict[str, threading.Lock] = {}  # image reference -> held while this process pushes it
 
 
 def placement(host_name: str) -> str:
@@ -197,21 +198,27 @@ class SwarmBackend(Backend):
                 raise NbfleetError(f"host {self.host.name}", f"cannot pull {reference}: {engine.short_error(exc)}") from None
 
     def _publish(self, image_id: str, tag: str, reference: str, source) -> str:
+        """Push the image from the manager's engine, once: hosts launching in parallel wait for one another (a
+        registry answers two pushes of the same layers at once with errors)."""
         import docker
 
         manager = self._manager_client()
-        try:
-            manager.api.inspect_distribution(reference)
-            return "in registry"
-        except docker.errors.APIError:
-            pass  # not there yet (or the registry does not answer: the push says which)
-        engine.ensure_image(manager, image_id, tag, source=source)
-        repository, _, version = reference.rpartition(":")
-        manager.api.tag(image_id, repository, version)
-        for line in manager.api.push(repository, tag=version, stream=True, decode=True):
-            if "error" in line:
-                raise NbfleetError(f"swarm registry {self.registry}", f"cannot push {reference}: {' '.join(str(line['error']).split())}")
-        return "pushed"
+        with _PUSHING.setdefault(reference, threading.Lock()):
+            try:
+                manager.api.inspect_distribution(reference)
+                return "in registry"
+            except docker.errors.APIError:
+                pass  # not there yet (or the registry does not answer: the push says which)
+            engine.ensure_image(manager, image_id, tag, source=source)
+            repository, _, version = reference.rpartition(":")
+            manager.api.tag(image_id, repository, version)
+            for attempt in range(3):
+                errors = [str(line["error"]) for line in manager.api.push(repository, tag=version, stream=True, decode=True)
+                          if "error" in line]
+                if not errors:
+                    return "pushed"
+                time.sleep(1 + attempt)  # a registry busy with the same layers: try again
+            raise NbfleetError(f"swarm registry {self.registry}", f"cannot push {reference}: {' '.join(errors[-1].split())}")
 
     def _services(self, **filters) -> list[dict]:
         wanted = [f"{labels.COURSE}={self.course}", f"{labels.HOST}={self.host.name}"]
