@@ -258,7 +258,10 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
                 note = _bring_folder(manifest, by_name[step.name], moves[step.name], here, teacher_uid, teacher_gid)
                 if on_moved:
                     on_moved(step.student)
-                result.notes.append(f"{step.student}: folder {note} from {_source(moves[step.name])}")
+                word, _, kept = note.partition(" ")
+                source = _source(moves[step.name])
+                result.notes.append(f"{step.student}: folder moved from {source}{' ' + kept if kept else ''}" if word == "moved"
+                                    else f"{step.student}: no folder on {source} to bring along")
 
             for s, err in zip(moving, pool.map(_catch(bring), moving)):
                 if err:  # never start a student's server in front of an empty folder
