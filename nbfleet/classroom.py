@@ -87,7 +87,7 @@ def reach(settings) -> Reach:
     hosts = load_hosts(settings)
     students = load_roster(settings, hosts).students
     waiting = host_folders.waiting_to_move(settings, hosts, students)
-    here, own = host_folders.groups(settings, hosts, [s for s in students if s.id not in waiting])
+    here, own = host_folders.groups(hosts, [s for s in students if s.id not in waiting])
     check = host_folders.shared_hosts_to_check(hosts, students, settings.root)
     helpers, failed = ({}, {}) if not (own or check) else host_folders.open_helpers(settings, list(own) + check,
                                                                                    load_image_record(settings))

@@ -100,7 +100,8 @@ def pack_folder(src: Path, tar_path: Path) -> int:
 
 
 def unpack_folder(tar_path: Path, dest: Path, owner: tuple[int, int] | None) -> str:
-    """Put a packed folder at ``dest`` whole (unpacked beside it first, then renamed into place): "moved...".
+    """Put a packed folder at ``dest`` whole (unpacked beside it first, then renamed into place). Returns "", or
+    where a folder that was already there is kept.
 
     A folder already at ``dest`` with something in it (the student was here before) is never overwritten: it is
     renamed to ``.nbfleet/replaced/<id>-<time>`` in the same students folder, where no student sees it, and the
@@ -125,7 +126,7 @@ def unpack_folder(tar_path: Path, dest: Path, owner: tuple[int, int] | None) -> 
         (tmp / dest.name).rename(dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return "moved" + kept
+    return kept
 
 
 def safe_extract(tar_path: Path, into: Path) -> None:

@@ -46,7 +46,7 @@ def students_folder(settings, host) -> str:
     return on_host(Path(settings.students_dir), Path(settings.root), host)
 
 
-def groups(settings, hosts: list, students: Iterable) -> tuple[list[str], dict]:
+def groups(hosts: list, students: Iterable) -> tuple[list[str], dict]:
     """Split roster students: (ids served here, {host: ids} for each host with a disk of its own).
 
     A student with no server yet, or on a host that shares the course folder, is served here.
@@ -325,14 +325,16 @@ def waiting_to_move(settings, hosts: list, students: Iterable) -> dict[str, str]
 def move_student(student: str, source: dict, dest: dict, image: dict, owner: tuple[int, int], course: str) -> str:
     """Copy a student's folder from one host's disk to another's (``where`` dicts), whole or not at all.
 
-    Returns "moved" (saying where a folder already at the destination was kept) or "none" (no folder at the
-    source). The folder at the source stays as it was.
+    Returns what the teacher reads: where it came from, and where a folder already at the destination was kept
+    aside. The folder at the source stays as it was.
     """
     import shutil
 
     from .folder_helper import pack_folder, unpack_folder
     from .hosts import Host
 
+    origin = source["host"]["name"]
+    nothing = f"no folder on {origin} to bring along"
     work = Path(tempfile.mkdtemp(prefix="nbfleet-move-"))
     helpers = []
     try:
@@ -340,7 +342,7 @@ def move_student(student: str, source: dict, dest: dict, image: dict, owner: tup
         if source["here"]:
             folder = Path(source["here"]) / student
             if not folder.is_dir() or folder.is_symlink():
-                return "none"
+                return nothing
             pack_folder(folder, packed)
         else:
             helper = Helper(Host.from_dict(source["host"]), source["students_dir"], owner, course, image)
@@ -349,17 +351,17 @@ def move_student(student: str, source: dict, dest: dict, image: dict, owner: tup
             answer, tar = helper.run({"do": "pack", "student": student}, fetch="/job/out/folder.tar")
             try:
                 if answer.get("files") is None:
-                    return "none"
+                    return nothing
                 extract(tar, work)  # the fetched archive holds folder.tar
             finally:
                 tar.unlink(missing_ok=True)
         if dest["here"]:
-            return unpack_folder(packed, Path(dest["here"]) / student, owner)
+            return f"folder moved from {origin}{unpack_folder(packed, Path(dest['here']) / student, owner)}"
         helper = Helper(Host.from_dict(dest["host"]), dest["students_dir"], owner, course, image)
         helpers.append(helper)
         helper.prepare()
         answer, _ = helper.run({"do": "unpack", "student": student}, files={"folder.tar": packed})
-        return answer["result"]
+        return f"folder moved from {origin}{answer['result']}"
     finally:
         for helper in helpers:
             helper.close()

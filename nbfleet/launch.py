@@ -186,12 +186,13 @@ class _Progress:
                 cls._progress = None
 
 
-def open_backend(manifest: dict):
-    """The backend that runs the manifest's servers on its host (``containers`` when the manifest names none)."""
+def open_backend(manifest: dict, host: dict | None = None):
+    """The backend that runs the manifest's servers (``containers`` when the manifest names none), on its host or on
+    ``host`` (a manifest's host dict)."""
     from .backends import open_backend as _open
     from .hosts import Host
 
-    return _open(manifest.get("backend") or {"kind": "containers"}, Host.from_dict(manifest["host"]), manifest["course"])
+    return _open(manifest.get("backend") or {"kind": "containers"}, Host.from_dict(host or manifest["host"]), manifest["course"])
 
 
 def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bool = False, idle_window: float = 900.0,
@@ -258,10 +259,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
                 note = _bring_folder(manifest, by_name[step.name], moves[step.name], here, teacher_uid, teacher_gid)
                 if on_moved:
                     on_moved(step.student)
-                word, _, kept = note.partition(" ")
-                source = _source(moves[step.name])
-                result.notes.append(f"{step.student}: folder moved from {source}{' ' + kept if kept else ''}" if word == "moved"
-                                    else f"{step.student}: no folder on {source} to bring along")
+                result.notes.append(f"{step.student}: {note}")
 
             for s, err in zip(moving, pool.map(_catch(bring), moving)):
                 if err:  # never start a student's server in front of an empty folder
@@ -314,16 +312,14 @@ def _source(moved: dict) -> str:
 
 def _bring_folder(manifest: dict, entry: dict, moved: dict, here: dict, uid: int, gid: int) -> str:
     """Bring a student's folder from the host they moved from (a disk not shared with this one): their server there is
-    removed first, so that nothing they write afterwards stays behind. Returns what happened ("moved", "none")."""
-    from .backends import open_backend as _open
+    removed first, so that nothing they write afterwards stays behind. Returns what the teacher reads of it."""
     from .errors import NbfleetError
     from .host_folders import move_student
-    from .hosts import Host
 
     if "gone" in moved:
         raise NbfleetError("hosts", f"host {moved['gone']} is no longer in hosts: put it back for one launch, or copy "
                            f"{entry['student']}'s folder to {entry['folder']} yourself")
-    with _open(manifest.get("backend") or {"kind": "containers"}, Host.from_dict(moved["host"]), manifest["course"]) as old:
+    with open_backend(manifest, moved["host"]) as old:
         old.remove(entry["name"])
     return move_student(entry["student"], moved, here, manifest["image"], (uid, gid), manifest["course"])
 

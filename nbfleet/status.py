@@ -46,11 +46,9 @@ def _manifest(settings, host_name: str) -> dict | None:
         return None
 
 
-def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int = 8, backend: dict | None = None) -> list[Row]:
-    """Rows for one host: every server of the course there, plus manifest entries with no server.
-
-    ``backend`` is a manifest's backend entry; by default the one this host's manifest names (else containers).
-    """
+def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int = 8) -> list[Row]:
+    """Rows for one host: every server of the course there (run by the backend its manifest names, else plain
+    containers), plus manifest entries with no server."""
     from . import engine
     from .backends import open_backend
     from .launch import is_working
@@ -58,7 +56,7 @@ def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int 
     now = now or dt.datetime.now(dt.timezone.utc)
     manifest = _manifest(settings, host.name)
     desired = {c["name"]: c for c in (manifest or {}).get("containers", [])}
-    spec = backend or (manifest or {}).get("backend") or {"kind": "containers"}
+    spec = (manifest or {}).get("backend") or {"kind": "containers"}
     with open_backend(spec, host, settings.course.tag) as servers:
         try:
             actual = servers.servers()

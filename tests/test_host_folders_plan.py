@@ -20,7 +20,7 @@ def student(sid, server):
 
 def test_students_on_shared_hosts_are_served_here_the_others_per_host():
     roster = [student("s1", "a"), student("s2", "b"), student("s3", "c"), student("s4", None), student("s5", "b")]
-    here, own = groups(None, list(HOSTS.values()), roster)
+    here, own = groups(list(HOSTS.values()), roster)
     assert here == ["s1", "s3", "s4"] and own == {B: ["s2", "s5"]}
     assert shared_hosts_to_check(list(HOSTS.values()), roster, Path("/home/t/course")) == [A, C], "their claims are checked"
     here = Host("a", "local", course_root="/home/t/course")

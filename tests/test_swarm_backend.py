@@ -67,6 +67,8 @@ def course(tmp_path_factory, swarm, second_engine, course_images, docker_client)
                             [f"a {second_engine.endpoint} capacity=5 public=127.0.0.1 ports={low}-{low + 9}"],
                             [("s1", False), ("s2", False), ("s3", False)], record,
                             launch={"backend": "swarm", "memory": "512m", "idle_window": "1s"})
+    with open(repo / "course.toml", "a") as toml:
+        toml.write('\n[swarm]\nreserve_memory = "64m"\nreserve_cpus = 0.1\n')
     t0 = time.monotonic()
     result = doit(repo, "-n", "4", "launch")
     seconds = time.monotonic() - t0
@@ -89,6 +91,7 @@ def test_launch_makes_one_service_per_student_pinned_to_their_host(course):
         spec = svc["Spec"]
         assert spec["Mode"] == {"Replicated": {"Replicas": 1}} and svc["ServiceStatus"]["RunningTasks"] == 1
         assert spec["TaskTemplate"]["Placement"]["Constraints"] == ["node.labels.nbfleet.host==a"]
+        assert spec["TaskTemplate"]["Resources"]["Reservations"] == {"MemoryBytes": 64 * 1024**2, "NanoCPUs": 100_000_000}
         (port,) = spec["EndpointSpec"]["Ports"]
         assert (port["PublishMode"], port["TargetPort"], port["PublishedPort"]) == ("host", 8888, int(roster[sid]["port"]))
         (mount,) = spec["TaskTemplate"]["ContainerSpec"]["Mounts"]

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from .. import engine, labels
 from ..errors import NbfleetError
+from ..status import NODE_DOWN
 from . import Backend, Server
 
 SERVICE_LABEL = "com.docker.swarm.service.name"  # on the containers Swarm runs for a service
@@ -29,7 +30,6 @@ TASK_STATES = {"new": "created", "pending": "created", "assigned": "created", "a
                "preparing": "created", "ready": "created", "starting": "restarting", "running": "running",
                "complete": "exited", "shutdown": "exited", "failed": "exited", "rejected": "dead",
                "remove": "removing", "orphaned": "dead"}
-NODE_DOWN = "node down"  # = status.NODE_DOWN
 _PUSHING: dict[str, threading.Lock] = {}  # image reference -> held while this process pushes it
 
 

@@ -48,7 +48,6 @@ def _engine_settled(manifest: str) -> bool:
 
 def _launch_host(manifest: str, force: bool = False):
     from .. import launch
-
     from ..host_folders import pending_moves, record_placed
 
     s = settings()
