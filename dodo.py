@@ -5,7 +5,7 @@ Only task declarations live here; what each task does lives in the nbfleet packa
 
 from pathlib import Path
 
-from nbfleet.tasks import images, launch, release, roster, strip, workshop
+from nbfleet.tasks import grade, images, launch, release, roster, strip, workshop
 from nbfleet.tasks.common import Reporter
 
 # The menu, in the order of the pipeline: `doit list` shows the tasks in the order they are defined here.
@@ -19,6 +19,7 @@ def task_launch(): return launch.task_launch()  # noqa: E704
 def task_strip(): return strip.task_strip()  # noqa: E704
 def task_release(): return release.task_release()  # noqa: E704
 def task_collect(): return release.task_collect()  # noqa: E704
+def task_grade(): return grade.task_grade()  # noqa: E704
 def task_mail(): return roster.task_mail()  # noqa: E704
 def task_status(): return launch.task_status()  # noqa: E704
 def task_stop(): return launch.task_stop()  # noqa: E704

@@ -490,13 +490,15 @@ def deliver(
     restore: bool = False,
     guarded: Mapping[str, str] | None = None,
     progress=None,
+    ledger_name: str | None = None,
 ) -> Report:
     """Deliver ``files`` (released name -> released file) of ``assignment`` to every student in ``students``.
 
     Never changes a file a student changed or deleted (a deleted one comes back only with ``restore``); see the
     module docstring for the rules and the safety measures. ``guarded`` (name -> sha256 the leak guard checked),
     when given, must match every file read: nothing the guard has not passed reaches a student.
-    ``progress(done, total)`` is called after each batch.
+    ``progress(done, total)`` is called after each batch. ``ledger_name`` (default: the assignment) names the
+    ledger, for files that differ per student (their feedback): one ledger per student keeps each one's versions.
     """
     students = list(students)
     check_students(students)
@@ -504,7 +506,7 @@ def deliver(
     owner = teacher_owner(settings)
     students_dir = Path(settings.students_dir)
     students_dir.mkdir(parents=True, exist_ok=True)
-    lpath = ledger_path(settings, assignment)
+    lpath = ledger_path(settings, ledger_name or assignment)
     _ensure_ledger_dir(lpath.parent, owner)
     report = Report(assignment)
 

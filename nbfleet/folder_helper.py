@@ -49,6 +49,18 @@ def release(job: dict) -> dict:
             "blocked": report.blocked_students, "written": report.written}
 
 
+def feedback(job: dict) -> dict:
+    """Each student's own feedback pages (``files/<id>/<a>/<page>``) into their ``feedback/`` folder, one ledger each."""
+    from nbfleet.delivery import deliver
+
+    s = settings_for(job)
+    written = 0
+    for sid in job["students"]:
+        files = {rel.split("/", 1)[1]: JOB / "files" / rel for rel in job["files"] if rel.split("/", 1)[0] == sid}
+        written += deliver(s, "feedback", files, [sid], ledger_name=f"feedback@{job['assignment']}@{sid}").written
+    return {"written": written}
+
+
 def collect(job: dict) -> dict:
     from nbfleet.collect import collect as collect_students
 
@@ -169,7 +181,7 @@ def unpack(job: dict) -> dict:
 def main() -> int:
     job = json.loads((JOB / "job.json").read_text())
     try:
-        result = {"release": release, "collect": collect, "look": look, "pack": pack, "unpack": unpack}[job["do"]](job)
+        result = {"release": release, "feedback": feedback, "collect": collect, "look": look, "pack": pack, "unpack": unpack}[job["do"]](job)
     except Exception as exc:  # noqa: BLE001 - said to nbfleet in one line, with the exit code
         from nbfleet.errors import NbfleetError
 

@@ -9,3 +9,4 @@ STUDENT = "nbfleet.student"
 ADMIN = "nbfleet.admin"
 HASH = "nbfleet.settings-hash"
 HOST = "nbfleet.host"  # on a service: the host it is pinned to; on a Swarm node: the hosts line it is
+GRADING = "nbfleet.grading"  # on a grading sandbox: "<course>/<assignment>" (never COURSE: it is not a server)

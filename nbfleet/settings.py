@@ -132,6 +132,19 @@ class Workshop:
 
 
 @dataclass(frozen=True)
+class Grade:
+    """`doit grade:<a>`: each submission runs in a sandbox container with these limits (docs/grading.md)."""
+
+    parallel: int = 2  # sandboxes at once
+    memory: int = 1024**3  # per sandbox, also the room its copy of the submission has
+    cpus: float = 1.0
+    pids: int = 256
+    cell_timeout: float = 60.0
+    notebook_timeout: float = 600.0
+    overrides: Path = Path("grades/overrides.csv")  # the teacher's own scores, which survive a regrade
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``course.toml`` says, validated, with paths made absolute."""
 
@@ -148,6 +161,7 @@ class Settings:
     roster: RosterOptions = RosterOptions()
     workshop: Workshop = Workshop()
     swarm: Swarm = Swarm()
+    grade: Grade = Grade()
 
     @property
     def build_dir(self) -> Path:
@@ -222,7 +236,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     """Validate the parsed TOML ``data`` of ``file``; raise NbfleetError naming the key on any problem."""
     root = file.parent
     r = _Reader(data, file.name)
-    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster", "workshop", "swarm"})
+    r.only_sections({"course", "teacher", "base", "images", "launch", "release", "collect", "mail", "roster", "workshop", "swarm", "grade"})
 
     c = r.section("course", {"name", "tag", "roster", "students", "solutions"})
     course = Course(
@@ -309,8 +323,18 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     )
     ro = r.section("roster", {"password_length"})
     roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions.password_length, low=8, integer=True)))
+    g = r.section("grade", {f.name for f in fields(Grade)})
+    grade = Grade(
+        parallel=int(g.number("parallel", Grade.parallel, low=1, integer=True, high=256)),
+        memory=g.memory("memory", Grade.memory),
+        cpus=g.number("cpus", Grade.cpus, low=0.01),
+        pids=int(g.number("pids", Grade.pids, low=32, integer=True)),
+        cell_timeout=g.duration("cell_timeout", Grade.cell_timeout, low=1),
+        notebook_timeout=g.duration("notebook_timeout", Grade.notebook_timeout, low=1),
+        overrides=g.path("overrides", root, Grade.overrides),
+    )
     return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster,
-                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root), swarm)
+                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root), swarm, grade)
 
 
 def _workshop(w: "_Reader", root: Path) -> Workshop:

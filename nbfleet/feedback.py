@@ -1,0 +1,67 @@
+"""A student's feedback: the notebook as it ran in the sandbox, as one HTML page, with each test's result.
+
+Above the notebook: the points per test and in total, and the grader's notes (a test cell the student changed,
+a cell that ran too long, a kernel that died). Below each graded cell: what it earned and why. Everything the
+student's code printed is sanitized (nbconvert's ``sanitize_html``) and the template's own scripts are taken out:
+a feedback page never runs a script, in the student's browser or in the teacher's. Hidden tests are not shown
+(``grade_cells.hide_hidden_tests``).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+
+_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _points(value: float | None) -> str:
+    return "to be graded" if value is None else f"{value:g}"
+
+
+def _result_cell(result, index: int) -> dict:
+    mark = "✔" if result.points is not None and result.points >= result.max_points else ("…" if result.points is None else "✘")
+    why = f" — {html.escape(result.why)}" if result.why else ""
+    text = f"**{mark} {html.escape(result.grade_id)}: {_points(result.points)} / {result.max_points:g} points**{why}"
+    return {"cell_type": "markdown", "metadata": {}, "source": text, "id": f"result-{index}"}
+
+
+def feedback_notebook(title: str, executed: dict, where: dict[str, int], results: list, notes: list[str],
+                      cell_notes: dict[int, str]) -> dict:
+    """The executed notebook with a summary on top and each graded cell's result below it (a new notebook)."""
+    nb = copy.deepcopy(executed)
+    by_index = {where[r.grade_id]: r for r in results if r.grade_id in where}
+    cells = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        cells.append(cell)
+        if index in cell_notes and index not in by_index:
+            cells.append({"cell_type": "markdown", "metadata": {}, "id": f"note-{index}",
+                          "source": f"*grader: {html.escape(cell_notes[index])}*"})
+        if index in by_index:
+            cells.append(_result_cell(by_index[index], index))
+    got = [r.points for r in results]
+    total = "to be completed by the teacher" if None in got else f"{sum(got):g}"
+    top = sum(r.max_points for r in results)
+    lines = [f"# Feedback: {html.escape(title)}", "", f"**Points: {total} / {top:g}**", "",
+             "| test | points | why |", "|---|---|---|"]
+    lines += [f"| {html.escape(r.grade_id)} | {_points(r.points)} / {r.max_points:g} | {html.escape(r.why).replace('|', '&#124;')} |"
+              for r in results]
+    if notes:
+        lines += ["", "Notes from the grader:", ""] + [f"- {html.escape(n)}" for n in notes]
+    nb["cells"] = [{"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines), "id": "feedback-summary"}] + cells
+    return nb
+
+
+def to_html(nb: dict) -> str:
+    """The notebook as one self-contained, sanitized HTML page."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    node = nbformat.from_dict(nb)
+    node.setdefault("nbformat", 4)
+    node.setdefault("nbformat_minor", 5)
+    exporter = HTMLExporter(template_name="classic", sanitize_html=True)
+    body, _ = exporter.from_notebook_node(node)
+    # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left
+    return _SCRIPT.sub("", body)
