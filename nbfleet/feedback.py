@@ -58,9 +58,9 @@ def to_html(nb: dict) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    node = nbformat.from_dict(nb)
-    node.setdefault("nbformat", 4)
-    node.setdefault("nbformat_minor", 5)
+    import json
+
+    node = nbformat.reads(json.dumps({"nbformat": 4, "nbformat_minor": 5, **nb}), as_version=4)  # sources as text
     exporter = HTMLExporter(template_name="classic", sanitize_html=True)
     body, _ = exporter.from_notebook_node(node)
     # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left

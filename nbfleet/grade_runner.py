@@ -115,7 +115,8 @@ async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) 
     folder = os.path.dirname(os.path.abspath(path))
     client = Client(nb, timeout=cell_timeout, kernel_name=kernel, allow_errors=True, interrupt_on_timeout=True,
                     error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran longer than {cell_timeout:g} s", "traceback": []},
-                    startup_timeout=60, kernel_manager_class=KernelManager, resources={"metadata": {"path": folder}}, record_timing=False)
+                    startup_timeout=60, kernel_manager_class=KernelManager, shutdown_kernel="immediate",
+                    extra_arguments=["--HistoryManager.enabled=False"], resources={"metadata": {"path": folder}}, record_timing=False)
     deadline = time.monotonic() + notebook_timeout
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     restarts = 0

@@ -267,7 +267,8 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
     outcome = run_submission(client, a.image["id"], work, sorted(restored), _limits(settings),
                              (settings.teacher.uid, settings.teacher.gid), label)
     shutil.rmtree(work, ignore_errors=True)
-    record["seconds"] = round(outcome.seconds, 3)
+    record["seconds"] = round(outcome.seconds, 3)  # the whole sandbox, from create to its answer
+    record["run_seconds"] = round(sum(n.get("seconds", 0.0) for n in outcome.notebooks.values()), 3)  # the notebooks alone
     pages: dict[str, Path] = {}
     for nb_name, teacher in a.notebooks.items():
         if nb_name in absent:
