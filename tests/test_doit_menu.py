@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PIPELINE = ["base", "dockerfiles", "wheels", "images", "roster", "manifests", "launch", "strip", "release", "collect",
+PIPELINE = ["base", "dockerfiles", "wheels", "images", "roster", "manifests", "launch", "strip", "release", "collect", "grade",
             "mail", "status", "stop", "workshop", "workshop:status", "workshop:stop"]
 
 

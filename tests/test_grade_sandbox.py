@@ -120,3 +120,21 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     assert f"no {outside[1]} No such file or directory" in feedback["write-outside"]
     assert feedback["read-other"].count("no No such file or directory") == 2
     listener.close()
+
+
+def test_the_notebook_time_limit_stops_only_that_notebook(tmp_path, course_images, docker_client):
+    course = make_grading_course(tmp_path / "course", course_images, roster=["slow"],
+                                 grade={"cell_timeout": '"3s"', "notebook_timeout": '"8s"'})
+    ok(doit(course, f"release:{A}"))
+    student_solves(course, "slow")
+    mine = course / "students" / "slow" / A / "problem1.ipynb"
+    for _ in range(4):  # 3 + 3 + 2 s interrupted, the fourth runs into the notebook's 8 s
+        add_cell(mine, BEFORE_TEST, "import time\ntime.sleep(5)")
+    ok(doit(course, f"collect:{A}"))
+    ok(doit(course, f"grade:{A}"))
+    g = grades(course)["slow"]
+    assert (g["problem1/load"], g["problem1/mean_median"], g["problem2/test_busiest"]) == (1, 0, 1)
+    tests = state(course)["slow"]["tests"]
+    assert tests["problem1/mean_median"]["why"] == "not run: the notebook's time limit (8 s) was reached"
+    assert "interrupted: ran longer than 3 s" in g["notes"]
+    assert sandboxes(docker_client, course) == []

@@ -137,6 +137,17 @@ def test_release_revise_and_collect_on_a_host_with_its_own_disk(course, remote, 
         assert (subs / sid / "problem1.ipynb").is_file()
     assert not [p for p in subs.iterdir() if p.name.startswith(".partial")]
 
+    # graded here, in sandboxes; each student's feedback reaches their folder, b's through b's engine
+    graded = doit(course, "grade:assignment1")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "assignment1: 4 graded in sandboxes" in graded.stdout
+    for sid in on_b:
+        assert (remote / "students" / sid / "feedback" / "assignment1" / "problem1.html").is_file()
+        assert not (course / "students" / sid).exists(), "nothing for b's students in this machine's folder"
+    for sid in on_a:
+        assert (course / "students" / sid / "feedback" / "assignment1" / "problem2.html").is_file()
+    assert (remote / "students" / ".nbfleet" / "ledger" / f"feedback@assignment1@{on_b[0]}.json").is_file()
+
 
 def test_a_helper_killed_mid_release_leaves_nothing_half_written_and_a_rerun_completes(course, remote, second_engine):
     big = course / "course" / "solutions" / "assignment1" / "data" / "big.bin"
