@@ -27,7 +27,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-NBGRADER = "nbgrader==0.9.6"
 A = "assignment1"
 
 
@@ -67,17 +66,6 @@ def _course(root: Path, n: int) -> tuple[Path, list[str]]:
             student_solves(course, sid, replace={"problem1.ipynb": ("statistics.median(", "statistics.mean(")})
     _doit(course, f"collect:{A}")
     return course, ids
-
-
-def _nbgrader_venv() -> Path:
-    venv = REPO / "build" / "nbgrader-venv"
-    stamp = venv / ".installed"
-    if not stamp.is_file() or stamp.read_text() != NBGRADER:
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", NBGRADER, "ipykernel"], check=True)
-        stamp.write_text(NBGRADER)
-    return venv
 
 
 def _with_nbgrader_metadata(path: Path) -> dict:
@@ -139,12 +127,13 @@ with Gradebook("sqlite:///" + sys.argv[1]) as gb:
 
 def run(quick: bool) -> list[dict]:
     import pandas as pd
+    from nbgrader_submissions import ensure_nbgrader
 
     n = 12 if quick else 100
     root = Path(tempfile.mkdtemp(prefix="nbfleet-bench-grade-"))
     try:
         course, ids = _course(root, n)
-        venv = _nbgrader_venv()
+        venv = ensure_nbgrader(REPO / "build" / "nbgrader-venv")
         ng, env = _nbgrader_course(root, course, ids, venv)
 
         ours, out = _doit(course, f"grade:{A}")

@@ -60,6 +60,7 @@ class GradeReport:
     feedback_failed: dict[str, str] = field(default_factory=dict)  # host -> why
     leftovers: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # student -> sandbox seconds
+    failed: list[str] = field(default_factory=list)  # students the engine could not grade (graded again next run)
 
     def summary(self) -> str:
         n = 0 if self.table is None else len(self.table)
@@ -190,7 +191,6 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
         del state[gone]
 
     lock = threading.Lock()
-    feedback: dict[str, dict[str, Path]] = {}
     if todo:
         work = grades_dir(settings) / ".work" / name
         out = grades_dir(settings) / FEEDBACK / name
@@ -203,9 +203,19 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
 
             def one(item):
                 sid, entry, fp = item
-                record, pages = grade_one(settings, a, sid, entry, submissions_dir(settings, name) / sid, work / sid,
-                                          out / sid, client, label)
+                try:
+                    record, pages = grade_one(settings, a, sid, entry, submissions_dir(settings, name) / sid, work / sid,
+                                              out / sid, client, label)
+                except Exception as exc:  # noqa: BLE001 - the engine failing for one student must not stop the others
+                    from .engine import short_error
+
+                    record, pages = {"late": bool(entry.get("late")), "tests": {}, "notes": [],
+                                     "problem": f"could not be graded: {short_error(exc)}"}, {}
+                    report.failed.append(sid)
+                    fp = None  # graded again by the next run
                 record["fingerprint"] = fp
+                record["feedback"] = {nb: str(path) for nb, path in pages.items()}
+                record["delivered"] = not pages
                 with lock:
                     state[sid] = record
                     write_json(spath, state)
@@ -217,8 +227,6 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
                     sid, record, pages = future.result()
                     report.graded.append(sid)
                     report.seconds[sid] = record.get("seconds", 0.0)
-                    if pages:
-                        feedback[sid] = pages
                     if progress:
                         progress(done, len(todo), sid)
         finally:
@@ -232,8 +240,13 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     from .assignment import assignments
 
     write_table(gradebook(grades_dir(settings), assignments(settings)), grades_dir(settings) / "gradebook.csv")
-    if feedback:
-        deliver_feedback(settings, name, feedback, report)
+    # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
+    pending = {sid: {nb: Path(p) for nb, p in r["feedback"].items()} for sid, r in state.items()
+               if r.get("feedback") and not r.get("delivered") and all(Path(p).is_file() for p in r["feedback"].values())}
+    if pending:
+        for sid in deliver_feedback(settings, name, pending, report):
+            state[sid]["delivered"] = True
+        write_json(spath, state)
     return report
 
 
@@ -323,12 +336,14 @@ def _write_feedback(out: Path, assignment: str, sid: str, nb_name: str, executed
     return page
 
 
-def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], report: GradeReport) -> None:
-    """Deliver each student's feedback pages into ``<their folder>/feedback/<a>/``, never over a file they changed."""
+def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], report: GradeReport) -> set[str]:
+    """Deliver each student's feedback pages into ``<their folder>/feedback/<a>/``, never over a file they changed;
+    the students whose pages were delivered (those on a host that failed, or not on the roster, were not)."""
     from .classroom import reach
     from .delivery import deliver
 
     r = reach(settings)
+    done = set(pages) - {s.id for s in r.students}  # no longer on the roster: nowhere to deliver to
     try:
         here = set(r.here)
         for sid in sorted(pages):
@@ -338,6 +353,7 @@ def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], rep
             got = deliver(settings, FEEDBACK, files, [sid], ledger_name=f"{FEEDBACK}@{name}@{sid}")
             report.feedback_written += got.written
             report.feedback_conflicts += got.conflicts()
+            done.add(sid)
         for host, ids in r.own.items():
             mine = [sid for sid in ids if sid in pages]
             if not mine or host.name in r.failed:
@@ -351,6 +367,9 @@ def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], rep
                 report.feedback_failed[host.name] = str(exc)
                 continue
             report.feedback_written += answer["written"]
-        report.feedback_failed.update(r.failures())
+            done.update(mine)
+        report.feedback_failed.update({h: why for h, why in r.failures().items()
+                                       if any(s.server == h and s.id in pages for s in r.students)})
     finally:
         r.close()
+    return done

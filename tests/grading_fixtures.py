@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -75,22 +76,12 @@ def grading_course(tmp_path, course_images):
     return course
 
 
-NBGRADER = "nbgrader==0.9.6"
-
-
 @pytest.fixture(scope="session")
 def nbgrader_venv() -> Path:
-    """nbgrader from PyPI in a virtual environment of its own (its pins must not move nbfleet's), kept in build/."""
-    import subprocess
-    import sys
+    """nbgrader from PyPI in its own virtual environment, kept in build/ between runs."""
+    from nbgrader_submissions import ensure_nbgrader
 
-    venv = REPO / "build" / "nbgrader-venv"
-    stamp = venv / ".installed"
-    if not stamp.is_file() or stamp.read_text() != NBGRADER:
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        got = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", NBGRADER, "ipykernel"], capture_output=True, text=True)
-        if got.returncode != 0:
-            pytest.fail(f"cannot install {NBGRADER} from PyPI:\n{got.stdout[-3000:]}\n{got.stderr[-3000:]}")
-        stamp.write_text(NBGRADER)
-    return venv
+    try:
+        return ensure_nbgrader(REPO / "build" / "nbgrader-venv")
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(str(exc))

@@ -1,9 +1,27 @@
-"""Submissions of nbgrader's user-guide problem set (ps1) for the parity test: the same files go to nbgrader and nbfleet."""
+"""nbgrader from PyPI, and submissions of its user-guide problem set (ps1): the same files go to nbgrader and nbfleet."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+NBGRADER = "nbgrader==0.9.6"
+
+
+def ensure_nbgrader(venv: Path) -> Path:
+    """nbgrader in a virtual environment of its own at ``venv`` (its pins must not move nbfleet's), installed once."""
+    stamp = venv / ".installed"
+    if not stamp.is_file() or stamp.read_text() != NBGRADER:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        got = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", NBGRADER, "ipykernel"], capture_output=True, text=True)
+        if got.returncode != 0:
+            raise RuntimeError(f"cannot install {NBGRADER} from PyPI:\n{got.stdout[-3000:]}\n{got.stderr[-3000:]}")
+        stamp.write_text(NBGRADER)
+    return venv
 
 SQUARES = '''def squares(n):
     """Compute the squares of numbers from 1 to n."""

@@ -74,7 +74,9 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
               "def median_temperature(rows):\n    while True:\n        pass")
     add_cell(nb["fork-bomb"], BEFORE_TEST, "import os\nwhile True:\n    os.fork()")
     add_cell(nb["memory-hog"], BEFORE_TEST, "hog = b' ' * (8 * 2**30)")
-    add_cell(nb["shadow"], BEFORE_TEST, "print(open('/etc/shadow').read())")
+    add_cell(nb["shadow"], BEFORE_TEST, "import os\nprint('uid', os.getuid(), 'nets', sorted(os.listdir('/sys/class/net')))\n"
+             "print([l for l in open('/proc/self/status') if l.startswith(('CapEff', 'NoNewPrivs'))])\n"
+             "print(open('/etc/shadow').read())")
     add_cell(nb["network"], BEFORE_TEST, "import urllib.request\nfor host in ['%s', '127.0.0.1', 'deb.debian.org']:\n"
              "    try:\n        urllib.request.urlopen(f'http://{host}:%d/leak', timeout=3)\n        print('reached', host)\n"
              "    except Exception as exc:\n        print('no', host, type(exc).__name__)" % (gateway, listener.port))
@@ -115,6 +117,8 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     assert sandboxes(docker_client, course) == []
     feedback = {sid: page_text(students / sid / "feedback" / A / "problem1.html") for sid in cheats}
     assert "PermissionError: [Errno 13] Permission denied: '/etc/shadow'" in feedback["shadow"]
+    assert "uid 17685226 nets ['lo']" in feedback["shadow"]  # the teacher's uid, no network but loopback
+    assert "'CapEff:\\t0000000000000000\\n', 'NoNewPrivs:\\t1\\n'" in feedback["shadow"]
     assert all(f"no {host} URLError" in feedback["network"] for host in (gateway, "127.0.0.1", "deb.debian.org"))
     assert "wrote /" not in feedback["write-outside"] and "no /in/evil Read-only file system" in feedback["write-outside"]
     assert f"no {outside[1]} No such file or directory" in feedback["write-outside"]

@@ -86,6 +86,9 @@ def _grade(assignment: str, student: str = "") -> None:
 
         report = grade_assignment(settings(), assignment, student=student or None, progress=progress)
     print_grades(report, console)
+    if report.failed:
+        raise NbfleetError(f"grade:{assignment}", f"{len(report.failed)} submission(s) could not be graded (see above): "
+                           "run again to grade them")
     if report.feedback_failed:
         raise NbfleetError(f"grade:{assignment}", "feedback not delivered: " + "; ".join(report.feedback_failed.values())
                            + " (the grades are written; run again to deliver)")
