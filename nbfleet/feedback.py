@@ -13,6 +13,8 @@ import copy
 import html
 import re
 
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+       'style-src \'unsafe-inline\'; font-src data:">')
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -31,6 +33,9 @@ def feedback_notebook(title: str, executed: dict, where: dict[str, int], results
                       cell_notes: dict[int, str]) -> dict:
     """The executed notebook with a summary on top and each graded cell's result below it (a new notebook)."""
     nb = copy.deepcopy(executed)
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            output["metadata"] = {}  # image sizes and the like: the student's code writes them, and they become attributes
     by_index = {where[r.grade_id]: r for r in results if r.grade_id in where}
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
@@ -63,5 +68,7 @@ def to_html(nb: dict) -> str:
     node = nbformat.reads(json.dumps({"nbformat": 4, "nbformat_minor": 5, **nb}), as_version=4)  # sources as text
     exporter = HTMLExporter(template_name="classic", sanitize_html=True)
     body, _ = exporter.from_notebook_node(node)
-    # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left
-    return _SCRIPT.sub("", body)
+    # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left, and
+    # the page itself forbids any (an event handler the sanitizer missed would not run either)
+    body = _SCRIPT.sub("", body)
+    return body.replace("<head>", f"<head>\n{CSP}", 1)

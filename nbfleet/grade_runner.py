@@ -1,15 +1,17 @@
 """Runs inside a grading sandbox (``nbfleet.sandbox``): execute one submission's notebooks and print the result.
 
-It runs with the course image's own Python, nbclient and nbformat, as the container's first process, and needs
-nothing else of nbfleet. It reads its job from the environment (``NBFLEET_JOB``: the notebooks to run and the time
-limits; ``NBFLEET_KEY``: a secret of this run) and removes both before any student code starts, copies the read-only
-submission at ``/in`` into the size-limited ``/work`` and runs every notebook there with a kernel of its own, then
-prints one line ``NBFLEET-RESULT <hmac> <payload>`` to its standard output (the container's log).
+It runs with the course image's own Python, nbclient and nbformat, as the container's first process (PID 1), and
+needs nothing else of nbfleet. It reads its job from the environment (``NBFLEET_JOB``: the notebooks to run and the
+time limits; ``NBFLEET_KEY``: a secret of this run) and removes both; it reads the notebooks to run (the teacher's
+tests in them, hidden ones included) from ``/job`` and deletes them there; only then does a kernel start. It copies
+the rest of the submission, read-only at ``/in``, into the size-limited ``/work``, runs every notebook there with a
+kernel of its own, and prints one line ``NBFLEET-RESULT <hmac> <payload>`` to its standard output (the log).
 
 Why the student's code cannot forge that line: this process makes itself non-dumpable before anything else, so the
-kernels it starts (same uid) can neither read its memory, environment or open files through ``/proc`` nor trace it;
-the kernels' own standard output and error go to ``/dev/null``; and the payload is signed with the key only this
-process knows. The worst a kernel can do is kill this process, which costs its own student the whole submission.
+kernels it starts (same uid) can neither read its memory, environment or open files (the log) through ``/proc`` nor
+trace it; as PID 1 of its namespace it receives no signal it does not handle, and it handles SIGINT and SIGTERM by
+doing nothing; the kernels' own standard output and error go to ``/dev/null``; and the payload is signed with a key
+only this process knows.
 
 A cell that runs longer than the cell limit is interrupted and the next cell runs; when the notebook's own limit is
 reached its remaining cells are not run; a kernel that dies (out of memory, a crash) is noted on the cell that was
@@ -74,12 +76,21 @@ def _kernel_name(metadata) -> str:
     raise RuntimeError(f"the image has no kernel {name!r} (it has: {', '.join(sorted(installed))})")
 
 
-def _kill_strays() -> None:
-    """Kill every process of the sandbox but this one and its init: what the student's code left running."""
+def _clean_up() -> None:
+    """Kill every other process of the sandbox (what the student's code left running) and reap them: as PID 1,
+    this process inherits them, and a zombie would keep its place under the process limit."""
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
 
 
 def _trim(cell) -> None:
@@ -89,8 +100,8 @@ def _trim(cell) -> None:
                             "text": f"[nbfleet: {size // 1024} KiB of output removed; at most {MAX_OUTPUT // 1024} KiB per cell are kept]\n"}]
 
 
-async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) -> dict:
-    """Execute the notebook at ``path`` in place (outputs kept in memory); its cells and the grader's notes on them."""
+async def run_notebook(text: str, folder: str, cell_timeout: float, notebook_timeout: float) -> dict:
+    """Execute the notebook ``text`` in ``folder`` (outputs kept in memory); its cells and the grader's notes on them."""
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
@@ -109,10 +120,9 @@ async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) 
             self.timed_out = True
             return await super()._async_handle_timeout(timeout, cell)
 
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.reads(text, as_version=4)
     kernel = _kernel_name(nb.metadata)
     notes: dict[int, str] = {}
-    folder = os.path.dirname(os.path.abspath(path))
     client = Client(nb, timeout=cell_timeout, kernel_name=kernel, allow_errors=True, interrupt_on_timeout=True,
                     error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran longer than {cell_timeout:g} s", "traceback": []},
                     startup_timeout=60, kernel_manager_class=KernelManager, shutdown_kernel="immediate",
@@ -138,7 +148,6 @@ async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) 
                 try:
                     await client.async_execute_cell(cell, index)
                 except DeadKernelError:
-                    _kill_strays()
                     oom = _memory_events() > oom_before
                     notes[index] = ("the kernel was killed: the sandbox ran out of memory" if oom
                                     else "the kernel died while running this cell")
@@ -154,6 +163,7 @@ async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) 
                 index = len(nb.cells)
         if not died:
             break
+        _clean_up()  # what the dead kernel left running
         index += 1
         restarts += 1
         if restarts > MAX_RESTARTS:
@@ -165,10 +175,22 @@ async def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) 
     return {"notebook": nb, "notes": {str(k): v for k, v in notes.items()}}
 
 
+def _ignore(signum, frame) -> None:
+    pass  # a handler of our own (not SIG_IGN, which the kernels would inherit): the student's code cannot stop us
+
+
 def main() -> int:
     _private()
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     key = os.environ.pop("NBFLEET_KEY").encode()
     job = json.loads(os.environ.pop("NBFLEET_JOB"))
+    texts = {}
+    for name in job["notebooks"]:  # read, then gone: no kernel ever sees the teacher's notebooks as files
+        path = os.path.join("/job", name)
+        with open(path, encoding="utf-8") as f:
+            texts[name] = f.read()
+        os.unlink(path)
     for entry in os.scandir("/in"):  # /work itself is the tmpfs root: copy into it, not over its own mode
         if entry.is_dir(follow_symlinks=False):
             shutil.copytree(entry.path, os.path.join("/work", entry.name), symlinks=True)
@@ -179,11 +201,13 @@ def main() -> int:
     for name in job["notebooks"]:
         started = time.monotonic()
         try:
-            out = asyncio.run(run_notebook(os.path.join("/work", name), job["cell_timeout"], job["notebook_timeout"]))
+            folder = os.path.dirname(os.path.join("/work", name))
+            os.makedirs(folder, exist_ok=True)
+            out = asyncio.run(run_notebook(texts[name], folder, job["cell_timeout"], job["notebook_timeout"]))
             results[name] = {"notebook": out["notebook"], "notes": out["notes"]}
         except Exception as exc:  # noqa: BLE001 - reported as this notebook's problem, the next one still runs
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-        _kill_strays()  # nothing the student started runs on beside the next notebook, or after the result
+        _clean_up()  # nothing the student started runs on beside the next notebook, or after the result
         results[name]["seconds"] = round(time.monotonic() - started, 3)
     payload = base64.b64encode(zlib.compress(json.dumps(results).encode(), 6)).decode()
     mac = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()

@@ -58,13 +58,17 @@ def read_overrides(path: Path, shown: str) -> list[dict]:
     return rows
 
 
-def check_overrides(assignment: str, tests: list[tuple[str, float]], overrides: list[dict], shown: str) -> list[dict]:
-    """The overrides of ``assignment``; NbfleetError naming the line of one that names no test of it."""
+def check_overrides(assignment: str, tests: list[tuple[str, float]], overrides: list[dict], shown: str,
+                    students=None) -> list[dict]:
+    """The overrides of ``assignment``; NbfleetError naming the line of one that names no test of it, or (when
+    ``students`` is given) a student who was not collected (a typo must not make a row of its own)."""
     columns = [name for name, _ in tests]
     mine = [o for o in overrides if o["assignment"] == assignment]
     for o in mine:
         if o["test"] not in columns:
             raise NbfleetError(f"{shown}:{o['line']}", f"{assignment} has no test {o['test']!r} (its tests: {', '.join(columns)})")
+        if students is not None and o["student"] not in students:
+            raise NbfleetError(f"{shown}:{o['line']}", f"no student {o['student']!r} was collected for {assignment}")
     return mine
 
 
@@ -83,7 +87,7 @@ def assignment_table(assignment: str, students: dict[str, dict], tests: list[tup
     mine = check_overrides(assignment, tests, overrides, shown)
     by_key = {(o["student"], o["test"]): o for o in mine}
     rows = []
-    for sid in sorted(set(students) | {o["student"] for o in mine}):
+    for sid in sorted(students):
         record = students.get(sid, {"tests": {}, "late": False, "problem": "no submission", "notes": []})
         row = {"student": sid, "late": bool(record.get("late"))}
         overridden, waiting = [], []

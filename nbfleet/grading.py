@@ -61,6 +61,7 @@ class GradeReport:
     leftovers: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # student -> sandbox seconds
     failed: list[str] = field(default_factory=list)  # students the engine could not grade (graded again next run)
+    undelivered: list[str] = field(default_factory=list)  # feedback waiting for its student's folder
 
     def summary(self) -> str:
         n = 0 if self.table is None else len(self.table)
@@ -79,6 +80,15 @@ def grades_dir(settings) -> Path:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+CODE = ("grade_runner.py", "notebooks/grade_cells.py", "sandbox.py", "feedback.py")
+
+
+def code_version() -> str:
+    """A hash of the grader's own code: a new nbfleet that grades differently grades again."""
+    here = Path(__file__).resolve().parent
+    return _sha(b"".join((here / p).read_bytes() for p in CODE))
 
 
 def load_assignment(settings, name: str) -> Assignment:
@@ -106,9 +116,7 @@ def load_assignment(settings, name: str) -> Assignment:
     if not notebooks:
         raise NbfleetError(str(Path(settings.solutions_dir) / name), "no notebook to grade in this assignment")
     image = load_image_record(settings)
-    here = Path(__file__).resolve().parent
-    code = b"".join((here / p).read_bytes() for p in ("grade_runner.py", "notebooks/grade_cells.py", "sandbox.py"))
-    h.update(f"image {image['id']}\nlimits {json.dumps(_limits(settings).as_dict(), sort_keys=True)}\ncode {_sha(code)}\n".encode())
+    h.update(f"image {image['id']}\nlimits {json.dumps(_limits(settings).as_dict(), sort_keys=True)}\ncode {code_version()}\n".encode())
     return Assignment(name, notebooks, data, h.hexdigest(), image)
 
 
@@ -167,21 +175,26 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     a = load_assignment(settings, name)
     overrides_shown = _shown(settings, settings.grade.overrides)
     overrides = read_overrides(settings.grade.overrides, overrides_shown)
-    check_overrides(name, a.tests, overrides, overrides_shown)  # before any sandbox runs
     entries = collected["students"]
+    check_overrides(name, a.tests, overrides, overrides_shown, set(entries))  # before any sandbox runs
     if student is not None and student not in entries:
         raise NbfleetError(f"grade:{name} --student {student}", f"{student} is not among the collected students of {name}")
     spath = state_path(settings, name)
     state = _load_state(spath)
     report = GradeReport(name)
     todo = []
+    left_for_later = False  # a --student run leaves the others that changed for the next run
     for sid, entry in sorted(entries.items()):
         fp = submission_fingerprint(a.fingerprint, entry)
         if entry.get("missing"):
             why = (entry.get("skipped") or {}).get(".") or "no folder"
-            state[sid] = {"fingerprint": fp, "late": False, "tests": {}, "problem": f"no submission ({why})", "notes": []}
+            state[sid] = {"fingerprint": fp, "late": False, "notes": [], "problem": "",
+                          "tests": {c: {"points": 0.0, "max": m, "why": f"no submission ({why})"} for c, m in a.tests}}
             continue
+        if sid in state:
+            state[sid]["late"] = bool(entry.get("late"))  # a new deadline changes it without a regrade
         if student is not None and sid != student:
+            left_for_later |= state.get(sid, {}).get("fingerprint") != fp
             continue
         if student is None and state.get(sid, {}).get("fingerprint") == fp:
             report.unchanged += 1
@@ -247,7 +260,18 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
         for sid in deliver_feedback(settings, name, pending, report):
             state[sid]["delivered"] = True
         write_json(spath, state)
+    report.undelivered = sorted(sid for sid, r in state.items() if r.get("feedback") and not r.get("delivered"))
+    again = again_path(settings, name)
+    if report.failed or report.undelivered or left_for_later:
+        again.touch()  # doit must run grade:<a> next time, even with nothing else changed
+    else:
+        again.unlink(missing_ok=True)
     return report
+
+
+def again_path(settings, name: str) -> Path:
+    """Present while ``grade:<a>`` has work left for its next run (see ``tasks.grade``)."""
+    return grades_dir(settings) / ".state" / f"{name}.again"
 
 
 def _shown(settings, path: Path) -> str:
@@ -271,13 +295,20 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
             if not path.is_file():
                 absent.append(nb_name)
                 continue
-            nb, _ = read_notebook(path, shown, node=False)
+            try:
+                nb, _ = read_notebook(path, shown, node=False)
+            except RecursionError:
+                raise NbfleetError(shown, "not a notebook: nested too deeply") from None
             restored[nb_name] = restore(teacher, nb, shown)
     except NbfleetError as exc:
         record["problem"] = str(exc)
         return record, {}
-    _prepare(work, submitted, a, restored)
-    outcome = run_submission(client, a.image["id"], work, sorted(restored), _limits(settings),
+    try:
+        folder = _prepare(work, submitted, a, restored)
+    except OSError as exc:
+        record["problem"] = f"build/submissions/{a.name}/{sid}: cannot copy it for the sandbox: {exc.strerror or exc}"
+        return record, {}
+    outcome = run_submission(client, a.image["id"], folder, work / "job", sorted(restored), _limits(settings),
                              (settings.teacher.uid, settings.teacher.gid), label)
     shutil.rmtree(work, ignore_errors=True)
     record["seconds"] = round(outcome.seconds, 3)  # the whole sandbox, from create to its answer
@@ -292,7 +323,10 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
             got = outcome.notebooks.get(nb_name) or {}
             why = outcome.failure or got.get("error")
             record["notes"] += [f"{nb_name}: {n}" for n in r.notes]
-            if why:
+            if got.get("error") and not outcome.failure:  # the image, not the student (a missing kernel): a person looks
+                record["problem"] = f"{nb_name}: the sandbox could not run it: {got['error']}"
+                results = [Result(g.grade_id, None, g.points, why) for _, g in sorted(teacher.graded.items())]
+            elif why:
                 results = [Result(g.grade_id, 0.0, g.points, why) for _, g in sorted(teacher.graded.items())]
                 record["notes"].append(f"{nb_name}: {why}")
             else:
@@ -306,23 +340,33 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
     return record, pages
 
 
-def _prepare(work: Path, submitted: Path, a: Assignment, restored: dict) -> None:
-    """The sandbox's copy: the student's files, the teacher's data files over them, the restored notebooks."""
+def _prepare(work: Path, submitted: Path, a: Assignment, restored: dict) -> Path:
+    """The sandbox's copies: ``work/in``, the student's files (not the notebooks to grade) with the teacher's data
+    files over them; ``work/job``, the restored notebooks (the runner deletes them before any kernel starts)."""
     from .assignment import notebook_bytes
 
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(submitted, work, symlinks=False)
+    folder, job = work / "in", work / "job"
+    shutil.copytree(submitted, folder, symlinks=False, ignore=lambda d, names: [
+        n for n in names if (Path(d) / n).relative_to(submitted).as_posix() in a.notebooks])
     for rel, path in a.data.items():
-        target = work / rel
-        if target.is_dir() and not target.is_symlink():
+        target = folder / rel
+        for parent in reversed(target.relative_to(folder).parents):  # a file of the student's where a folder must be
+            p = folder / parent
+            if p.exists() and not p.is_dir():
+                p.unlink()
+        if target.is_dir():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     for nb_name, r in restored.items():
-        (work / nb_name).parent.mkdir(parents=True, exist_ok=True)
-        (work / nb_name).write_bytes(notebook_bytes(r.notebook))
-    for p in [work, *work.rglob("*")]:  # the sandbox runs as the teacher's uid, which may not be ours
+        (job / nb_name).parent.mkdir(parents=True, exist_ok=True)
+        (job / nb_name).write_bytes(notebook_bytes(r.notebook))
+    for p in [folder, *folder.rglob("*"), *job.rglob("*")]:  # the sandbox runs as the teacher's uid, maybe not ours
         p.chmod(0o755 if p.is_dir() else 0o644)
+    for p in [job, *[d for d in job.rglob("*") if d.is_dir()]]:
+        p.chmod(0o777)  # the runner must be able to delete the notebooks once read
+    return folder
 
 
 def _write_feedback(out: Path, assignment: str, sid: str, nb_name: str, executed: dict, r, results, notes) -> Path:

@@ -4,7 +4,9 @@ What the container gets: the course image; no network (only its own loopback, fo
 file system; the teacher's uid, never root, with no capability and no-new-privileges; memory (no swap), CPU and
 process limits; a copy of that one submission, read-only at ``/in``, which the runner copies into a size-limited
 ``/work`` where the notebooks run (so a student's code can write only there and in ``/tmp``, and both vanish with
-the container); the runner itself, read-only. Never the course folder, the roster or another student's work.
+the container); the notebooks to run at ``/job``, which the runner reads and deletes before any kernel starts (they
+hold the hidden tests); the runner itself, read-only, as the container's first process. Never the course folder,
+the roster or another student's work.
 
 The runner's answer is read from the container's log and checked against a key made for this run only (see
 ``grade_runner``); a container that does not finish within its time is killed, and any container of an earlier
@@ -53,25 +55,29 @@ class Outcome:
     seconds: float = 0.0
 
 
-def run_submission(client, image: str, folder: Path, notebooks: list[str], limits: Limits, user: tuple[int, int],
-                   label: str) -> Outcome:
-    """Run ``notebooks`` (paths relative to ``folder``) of the submission copy ``folder`` in a new sandbox."""
+def run_submission(client, image: str, folder: Path, job: Path, notebooks: list[str], limits: Limits,
+                   user: tuple[int, int], label: str) -> Outcome:
+    """Run ``notebooks`` (paths relative to ``job``, a folder the sandbox may empty) in a new sandbox, with the rest
+    of the submission's copy ``folder``. Engine errors other than the sandbox's own time running out propagate."""
     import time
 
+    import requests
+
     key = secrets.token_hex(32)
-    job = {"notebooks": notebooks, "cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout}
+    spec = {"notebooks": notebooks, "cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout}
     api = client.api
     config = api.create_host_config(
         binds={str(folder.resolve()): {"bind": "/in", "mode": "ro"},
+               str(job.resolve()): {"bind": "/job", "mode": "rw"},
                str(RUNNER): {"bind": "/opt/nbfleet/grade_runner.py", "mode": "ro"}},
         tmpfs={"/work": f"size={limits.memory},mode=1777", "/tmp": "size=64m,mode=1777"},
         read_only=True, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
         mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
-        pids_limit=limits.pids, init=True)
+        pids_limit=limits.pids)  # no init: the runner is PID 1 (see grade_runner)
     started = time.monotonic()
     cid = api.create_container(
         image, command=["python3", "/opt/nbfleet/grade_runner.py"], entrypoint=[], user=f"{user[0]}:{user[1]}",
-        environment={"NBFLEET_KEY": key, "NBFLEET_JOB": json.dumps(job), "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
+        environment={"NBFLEET_KEY": key, "NBFLEET_JOB": json.dumps(spec), "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
                      "JUPYTER_RUNTIME_DIR": "/tmp/runtime", "MPLCONFIGDIR": "/tmp/matplotlib"},
         labels={GRADING: label}, host_config=config, network_disabled=True)["Id"]
     try:
@@ -79,7 +85,7 @@ def run_submission(client, image: str, folder: Path, notebooks: list[str], limit
         allowed = limits.notebook_timeout * max(1, len(notebooks)) + START_MARGIN
         try:
             code = api.wait(cid, timeout=allowed).get("StatusCode")
-        except Exception:  # noqa: BLE001 - requests' ReadTimeout: the sandbox outlived its time
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the sandbox outlived its time
             api.kill(cid)
             return Outcome({}, f"the sandbox did not finish within {allowed:g} s", time.monotonic() - started)
         log = api.logs(cid, stdout=True, stderr=False)

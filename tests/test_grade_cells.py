@@ -64,11 +64,17 @@ def test_the_test_line_convention(line, expected):
     assert convention_of(code(line + "\nassert True")) == expected
 
 
-@pytest.mark.parametrize("line", ["### TEST load 1 point", "### test load: 1 point", "# Test: load", "### TEST load: one point"])
+@pytest.mark.parametrize("line", ["### TEST load 1 point", "### test load: 1 point", "# test load: 2 pts", "### TEST load: one point"])
 def test_a_near_miss_of_the_test_line_is_an_error_in_the_teachers_version(line):
     with pytest.raises(NbfleetError) as err:
         teacher_notebook(nb(code(line + "\nassert f()", id="a")), "n.ipynb", "src/n.ipynb")
     assert err.value.where == "src/n.ipynb: cell 1, line 1" and "nearly a test line" in err.value.what
+
+
+@pytest.mark.parametrize("line", ["# Test your function on a few inputs", "# tests", "-- test", "# Test: load"])
+def test_an_ordinary_comment_about_testing_is_not_a_test_line(line):
+    t = teacher_notebook(nb(code(line + "\nassert f()", id="a")), "n.ipynb", "src/n.ipynb")
+    assert t.graded == {} and t.protected == set()
 
 
 def test_duplicate_grade_ids_in_the_teachers_version():
@@ -152,10 +158,19 @@ def test_points_follow_nbgrader():
     assert score_cell({**run, "cell_type": "code", "outputs": [stderr]}, g, None, None).points == 0.0
     partial = {"output_type": "execute_result", "data": {"text/plain": "0.5"}, "metadata": {}, "execution_count": 1}
     assert score_cell({**run, "cell_type": "code", "outputs": [partial]}, g, None, None).points == 0.5
+    nan = {**partial, "data": {"text/plain": "nan"}}
+    assert score_cell({**run, "cell_type": "code", "outputs": [nan]}, g, None, None).points == 2.0  # as nbgrader
     assert score_cell({**run, "cell_type": "code", "outputs": []}, g, None, "interrupted: ran longer than 5 s").points == 0.0
     manual = Graded("m", 3.0, manual=True)
     assert score_cell(md("YOUR ANSWER HERE"), manual, "YOUR ANSWER HERE", None).points == 0.0
     assert score_cell(md("my answer"), manual, "YOUR ANSWER HERE", None).points is None
+
+
+def test_a_second_cell_matching_one_answer_is_kept_as_the_students_own():
+    t, cells = released_cells()
+    copy_of_answer = dict(cells[1], source="def f():\n    return 2")  # same cell id, as after a bad merge
+    r = restore(t, nb(*cells[:2], copy_of_answer, *cells[2:]), "s")
+    assert [c["source"] for c in r.notebook["cells"]][1:3] == [cells[1]["source"], "def f():\n    return 2"]
 
 
 def test_feedback_shows_no_hidden_test():
@@ -165,6 +180,8 @@ def test_feedback_shows_no_hidden_test():
     at = r.where["f1"]
     executed["cells"][at]["outputs"] = [{"output_type": "error", "ename": "AssertionError", "evalue": "",
                                          "traceback": ["\x1b[0;31m----> 4\x1b[0m assert f() + 1 == 2"]}]
+    executed["cells"][-1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": str(["x", t.cells[2]["source"]])}]
     shown = hide_hidden_tests(t, r, executed)
-    text = json.dumps(shown["cells"][at])
+    text = json.dumps(shown)
     assert "f() + 1" not in text and "hidden tests is not shown" in text
+    assert "an output that quoted a hidden test was removed" in json.dumps(shown["cells"][-1])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from course_edits import edit_cell, student_solves
+from course_edits import edit_cell, student_adds_a_note, student_solves
 from grading_fixtures import grades, grading_course, ok, sandboxes, state  # noqa: F401 - fixture
 from hosts_fixtures import doit
 
@@ -59,6 +59,15 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     one = ok(doit(course, f"grade:{A}"))
     assert f"{A}: 1 graded in sandboxes, 3 unchanged" in one
     assert grades(course)["s2345678"]["total"] == 4
+
+    # two students change; the teacher grades one with --student; the next plain run grades the other
+    student_adds_a_note(course / "students" / "s1234567" / A / "problem2.ipynb")
+    student_solves(course, "teacher")
+    ok(doit(course, f"collect:{A}"))
+    assert f"{A}: 1 graded in sandboxes" in ok(doit(course, f"grade:{A}", "--student", "teacher"))
+    assert grades(course)["teacher"]["total"] == 4
+    assert f"{A}: 1 graded in sandboxes, 3 unchanged" in ok(doit(course, f"grade:{A}"))
+    assert f"-- grade:{A}" in ok(doit(course, f"grade:{A}"))
 
     # the teacher's own score survives a regrade of that student
     overrides = course / "grades" / "overrides.csv"
@@ -127,3 +136,6 @@ def test_missing_collect_and_a_bad_override_are_one_line(grading_course):
     (course / "grades" / "overrides.csv").write_text("assignment,student,test,points\nassignment1,s1234567,problem1/load,lots\n")
     bad = doit(course, f"grade:{A}")
     assert "error: grades/overrides.csv:2: points 'lots' is not a number" in bad.stdout + bad.stderr
+    (course / "grades" / "overrides.csv").write_text("assignment,student,test,points\nassignment1,s1234576,problem1/load,1\n")
+    bad = doit(course, f"grade:{A}")
+    assert "error: grades/overrides.csv:2: no student 's1234576' was collected for assignment1" in bad.stdout + bad.stderr

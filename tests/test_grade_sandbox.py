@@ -59,12 +59,12 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
     listener = Listener()
     cheats = ["assert-true", "deleted-test", "loop", "fork-bomb", "memory-hog", "shadow", "network", "write-outside",
-              "read-other", "forger"]
+              "read-other", "forger", "leaker"]
     course = make_grading_course(tmp_path / "course", course_images, roster=["honest", *cheats])
     ok(doit(course, f"release:{A}"))
     students = course / "students"
     nb = {sid: students / sid / A / "problem1.ipynb" for sid in ["honest", *cheats]}
-    for sid in ["honest", "loop", "fork-bomb", "memory-hog", "shadow", "network", "write-outside", "read-other"]:
+    for sid in ["honest", "loop", "fork-bomb", "memory-hog", "shadow", "network", "write-outside", "read-other", "leaker"]:
         student_solves(course, sid)
     for sid in ["assert-true", "deleted-test", "forger"]:
         student_solves(course, sid, replace=WRONG_MEDIAN)
@@ -87,11 +87,16 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     add_cell(nb["read-other"], BEFORE_TEST, "for path in [%r, '/in/../students/honest/assignment1/problem1.ipynb']:\n"
              "    try:\n        print(open(path).read()[:20])\n    except OSError as exc:\n        print('no', exc.strerror)"
              % str(nb["honest"]))
-    # forge the runner's answer: on the container's output, and from a process left running
+    # forge the runner's answer: steal its key, write on the container's output, and from a process left running
+    add_cell(nb["forger"], BEFORE_TEST, "for path in ['/proc/1/environ', '/proc/1/mem', '/job/problem1.ipynb', '/in/problem1.ipynb']:\n"
+             "    try:\n        print(path, open(path, 'rb').read(4000))\n    except OSError as exc:\n"
+             "        print('no', path, exc.strerror)")
     add_cell(nb["forger"], BEFORE_TEST, "import os, subprocess, sys\nfake = 'NBFLEET-RESULT ' + '0' * 64 + ' AAAA\\n'\n"
              "for fd in ['/proc/1/fd/1', f'/proc/{os.getppid()}/fd/1']:\n    try:\n        open(fd, 'w').write(fake)\n"
              "    except OSError as exc:\n        print('no', fd, exc.strerror)\nprint(fake)\n"
              "subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True:\\n    print(%r, flush=True)\\n    time.sleep(0.05)' % fake])")
+    # print the hidden tests after they ran: the kernel's own history has them
+    add_cell(nb["leaker"], "### TEST mean_median", "print(In)\nimport linecache, warnings\nwarnings.warn(In[-2])")
     ok(doit(course, f"collect:{A}"))
     before = snapshot(students)
 
@@ -99,7 +104,7 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     g = grades(course)
     totals = {sid: g[sid]["total"] for sid in g}
     assert totals == {"honest": 4, "assert-true": 2, "deleted-test": 2, "loop": 2, "fork-bomb": 2, "memory-hog": 2,
-                      "shadow": 4, "network": 4, "write-outside": 4, "read-other": 4, "forger": 2}, out
+                      "shadow": 4, "network": 4, "write-outside": 4, "read-other": 4, "forger": 2, "leaker": 4}, out
     s = state(course)
     why = {sid: s[sid]["tests"]["problem1/mean_median"]["why"] for sid in s}
     assert why["loop"] == "interrupted: ran longer than 8 s"
@@ -123,6 +128,11 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
     assert "wrote /" not in feedback["write-outside"] and "no /in/evil Read-only file system" in feedback["write-outside"]
     assert f"no {outside[1]} No such file or directory" in feedback["write-outside"]
     assert feedback["read-other"].count("no No such file or directory") == 2
+    forger = feedback["forger"]
+    assert "no /proc/1/environ Permission denied" in forger and "no /proc/1/mem Permission denied" in forger
+    assert "no /job/problem1.ipynb No such file or directory" in forger and "no /in/problem1.ipynb No such file" in forger
+    assert "an output that quoted a hidden test was removed" in feedback["leaker"]
+    assert not any("median_temperature(rows) == 11.5" in page for page in feedback.values())
     listener.close()
 
 

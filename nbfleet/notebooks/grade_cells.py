@@ -30,7 +30,8 @@ from .strip import strip_notebook
 
 TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*TEST\s+(?P<id>[A-Za-z0-9][\w.-]*)\s*:\s*(?P<points>\d+(?:\.\d+)?)\s+points?\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_LOOSE_TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*tests?\b", re.IGNORECASE)
+# nearly a test line: a comment starting with "test" that gives points ("### TEST load 1 point", "# test x: 2")
+_LOOSE_TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*tests?\b.*(?::\s*\d|\d\s*(?:points?|pts?)\b|:.*\bpoints?\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def teacher_notebook(source: dict, name: str, where: str) -> TeacherNotebook:
     """
     for number, cell in enumerate(source.get("cells", []), 1):
         first = _source(cell).split("\n", 1)[0]
-        if cell.get("cell_type") == "code" and _LOOSE_TEST_LINE.match(first) and not TEST_LINE.match(first):
+        if (cell.get("cell_type") == "code" and not _nbgrader(cell) and _LOOSE_TEST_LINE.match(first)
+                and not TEST_LINE.match(first)):
             raise NbfleetError(f"{where}: cell {number}, line 1",
                                f"{first.strip()!r} is nearly a test line: write '### TEST <name>: <points> points'")
     with_hidden, hidden = _with_hidden_tests(source, where)
@@ -206,6 +208,9 @@ def restore(teacher: TeacherNotebook, submitted: dict, where: str) -> Restored:
         if match is None:
             segments[current].append(cell)
             continue
+        if match in present and match not in teacher.protected:  # a second cell matching one answer: the student's own
+            segments[current].append(cell)
+            continue
         current = match + 1
         present.add(match)
         if match in teacher.protected:
@@ -265,9 +270,13 @@ def _assemble(teacher: TeacherNotebook, segments: list[list], notes: list[str]) 
 
 def hide_hidden_tests(teacher: TeacherNotebook, restored: Restored, executed: dict) -> dict:
     """A copy of the executed notebook that shows no hidden test: each cell with hidden tests shows its source as
-    released, and its errors without a traceback (and without a message that quotes a hidden line)."""
+    released and its errors without a traceback (or a message quoting a hidden line); any other output, in any cell,
+    that quotes a hidden line (the student's code printing ``In``, a warning echoing a line) is taken out."""
+    from .guard import is_trivial
+
     nb = copy.deepcopy(executed)
     cells = nb.get("cells", [])
+    secret = {line for lines in teacher.hidden.values() for line in lines if not is_trivial(line)}
     for index, lines in teacher.hidden.items():
         at = restored.placed.get(index)
         if at is None or at >= len(cells):
@@ -283,7 +292,22 @@ def hide_hidden_tests(teacher: TeacherNotebook, restored: Restored, executed: di
             output["evalue"] = message
             output["traceback"] = [f"{output.get('ename', 'Error')}: {message}".rstrip(": ")
                                    + "  [the traceback of a cell with hidden tests is not shown]"]
+    if secret:
+        for cell in cells:
+            cell["outputs"] = [_REMOVED if _quotes(o, secret) else o for o in cell.get("outputs", [])]
     return nb
+
+
+_REMOVED = {"output_type": "stream", "name": "stdout", "text": "[nbfleet: an output that quoted a hidden test was removed]\n"}
+
+
+def _quotes(output: dict, secret: set[str]) -> bool:
+    """Whether an output's text (any of its forms, escapes and all) contains a line of a hidden test."""
+    import json
+
+    raw = _ANSI.sub("", json.dumps(output, ensure_ascii=False))
+    text = raw.encode().decode("unicode_escape", errors="ignore") if "\\" in raw else raw
+    return any(line in raw or line in text for line in secret)
 
 
 def _partial(output: dict, max_points: float) -> tuple[float, str]:
@@ -296,7 +320,7 @@ def _partial(output: dict, max_points: float) -> tuple[float, str]:
         value = float(text)
     except (TypeError, ValueError):
         return max_points, ""
-    if value < 0:
+    if not value >= 0:  # negative, or not a number at all (nan): full points, as nbgrader gives
         return max_points, ""
     if value > max_points:
         return 0.0, f"partial credit {value:g} is more than the test's {max_points:g} points"

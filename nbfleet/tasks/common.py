@@ -68,3 +68,12 @@ class Reporter(ConsoleReporter):
         self.failures = [r for r in self.failures
                          if not (type(r["exception"]) is TaskFailed or isinstance(r["exception"], UnmetDependency))]
         super().complete_run()
+
+
+def rich_console():
+    """A rich console; when the output is a file or a pipe (a log), wide enough that names are not cut."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)

@@ -12,7 +12,7 @@ import json
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, fails_with, settings
+from .common import action, fails_with, rich_console, settings
 
 STUDENT = {
     "name": "student",
@@ -28,16 +28,24 @@ def _no_student_asked(task, values) -> bool:
     return not (task.options or {}).get("student")
 
 
+def _nothing_left(again):
+    """doit uptodate check: the last run left nothing for this one (a student it could not grade, feedback not
+    delivered, others changed while one student was graded with --student)."""
+    return lambda task, values: not again.exists()
+
+
 def task_grade():
     """Run every submission's tests in a sandbox; grades tables and feedback."""
     from ..assignment import assignments, release_dir, released_files
     from ..collect import MANIFEST, submissions_dir
+    from ..grading import again_path, code_version
     from ..manifest import image_record_path
 
     s = settings()
     yield {"basename": "grade", "name": None,
            "doc": "grade collected submissions in sandboxes: build/grades/<a>.csv, gradebook.csv, feedback (grade:<a>)"}
     overrides = s.grade.overrides
+    code = code_version()
     try:  # the image is a setting here, not a dependency: grading never builds images
         image = json.loads(image_record_path(s).read_bytes()).get("id")
     except (OSError, ValueError, AttributeError):
@@ -61,8 +69,9 @@ def task_grade():
             "file_dep": deps,
             "targets": [str(s.build_dir / "grades" / f"{name}.csv")],
             "params": [STUDENT],
-            "uptodate": [_no_student_asked,
+            "uptodate": [_no_student_asked, _nothing_left(again_path(s, name)),
                          config_changed({"grade": s.section("grade"), "overrides": overrides.is_file(), "image": image,
+                                         "code": code,
                                          "teacher": s.section("teacher"), "roster": str(s.roster_file)})],
             "verbosity": 2,
         }
@@ -74,9 +83,7 @@ def _grade(assignment: str, student: str = "") -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..grading import grade_assignment
-    from .release import _console
-
-    console = _console()
+    console = rich_console()
     with Progress(TextColumn(f"grading {assignment}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[last]}"), console=console, disable=not sys.stdout.isatty()) as bar:
         task = bar.add_task("grade", total=None, last="")
@@ -89,6 +96,9 @@ def _grade(assignment: str, student: str = "") -> None:
     if report.failed:
         raise NbfleetError(f"grade:{assignment}", f"{len(report.failed)} submission(s) could not be graded (see above): "
                            "run again to grade them")
+    if report.undelivered and not report.feedback_failed:
+        console.print(f"note: feedback waits for {', '.join(report.undelivered)} (their folder is moving: "
+                      f"`doit launch`); the next `doit grade:{assignment}` delivers it")
     if report.feedback_failed:
         raise NbfleetError(f"grade:{assignment}", "feedback not delivered: " + "; ".join(report.feedback_failed.values())
                            + " (the grades are written; run again to deliver)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from doit.tools import config_changed
 
 from ..errors import NbfleetError
-from .common import action, fails_with, settings
+from .common import action, fails_with, rich_console, settings
 
 RESTORE = {
     "name": "restore",
@@ -98,20 +98,11 @@ def _collect(assignment: str) -> None:
                            + " (the other hosts' students were collected)")
 
 
-def _console():
-    """A rich console; when the output is a file or a pipe (a log), wide enough that names are not cut."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=160)
-
-
 def print_release(report, console=None) -> None:
     """Print the summary line and, when there are any, a table of the files the teacher should look at."""
     from rich.table import Table
 
-    console = console or _console()
+    console = console or rich_console()
     console.print(report.summary())
     for sid, why in sorted(report.blocked_students.items()):
         console.print(f"[red]not delivered to {sid}[/]: {why}")
@@ -133,7 +124,7 @@ def print_collect(report, console=None) -> None:
     """Print the summary line and a table: per student, files, own changes, last change, late."""
     from rich.table import Table
 
-    console = console or _console()
+    console = console or rich_console()
     console.print(report.summary())
     table = Table(title=f"{report.assignment}: submissions" + (f" (deadline {report.deadline:%Y-%m-%d %H:%M %Z})" if report.deadline else ""))
     for col in ("student", "files", "changed", "last change", "late", "skipped"):
