@@ -66,6 +66,10 @@ def to_html(nb: dict) -> str:
     import json
 
     node = nbformat.reads(json.dumps({"nbformat": 4, "nbformat_minor": 5, **nb}), as_version=4)  # sources as text
+    info = node.metadata.setdefault("language_info", {})
+    language = info.get("name") or (node.metadata.get("kernelspec") or {}).get("language") or "python"
+    if language == "python" and info.get("pygments_lexer", "ipython3") == "ipython3":
+        info.update(name="python", pygments_lexer="python3")  # IPython's lexer lives in IPython, not installed here
     exporter = HTMLExporter(template_name="classic", sanitize_html=True)
     body, _ = exporter.from_notebook_node(node)
     # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left, and
