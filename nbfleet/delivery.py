@@ -238,6 +238,11 @@ def ledger_path(settings, assignment: str) -> Path:
     return Path(settings.students_dir) / LEDGER_DIR / f"{assignment}.json"
 
 
+def student_ledger(folder: str, assignment: str, sid: str) -> str:
+    """The ledger name for files that are one student's own (their feedback in ``<id>/<folder>/<assignment>/``)."""
+    return f"{folder}@{assignment}@{sid}"
+
+
 def load_ledger(path: Path) -> dict:
     """The ledger at ``path`` (an empty one when there is none); a damaged ledger is an error, never ignored."""
     try:

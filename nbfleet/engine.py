@@ -124,6 +124,12 @@ def short_error(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def last_line(raw: bytes) -> str:
+    """The last line of a container's log, on one line ("" when it wrote nothing)."""
+    lines = raw.decode("utf-8", "replace").strip().splitlines()
+    return " ".join(lines[-1].split())[:300] if lines else ""
+
+
 def ensure_image(client, image_id: str, tag: str, source=None) -> str:
     """Make sure the engine behind ``client`` has exactly ``image_id`` tagged ``tag``.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import re
 
 CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
@@ -62,8 +63,6 @@ def to_html(nb: dict) -> str:
     """The notebook as one self-contained, sanitized HTML page."""
     import nbformat
     from nbconvert import HTMLExporter
-
-    import json
 
     node = nbformat.reads(json.dumps({"nbformat": 4, "nbformat_minor": 5, **nb}), as_version=4)  # sources as text
     info = node.metadata.setdefault("language_info", {})

@@ -51,13 +51,13 @@ def release(job: dict) -> dict:
 
 def feedback(job: dict) -> dict:
     """Each student's own feedback pages (``files/<id>/<a>/<page>``) into their ``feedback/`` folder, one ledger each."""
-    from nbfleet.delivery import deliver
+    from nbfleet.delivery import deliver, student_ledger
 
     s = settings_for(job)
     written = 0
     for sid in job["students"]:
         files = {rel.split("/", 1)[1]: JOB / "files" / rel for rel in job["files"] if rel.split("/", 1)[0] == sid}
-        written += deliver(s, "feedback", files, [sid], ledger_name=f"feedback@{job['assignment']}@{sid}").written
+        written += deliver(s, "feedback", files, [sid], ledger_name=student_ledger("feedback", job["assignment"], sid)).written
     return {"written": written}
 
 

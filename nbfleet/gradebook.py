@@ -72,23 +72,21 @@ def check_overrides(assignment: str, tests: list[tuple[str, float]], overrides: 
     return mine
 
 
-def assignment_table(assignment: str, students: dict[str, dict], tests: list[tuple[str, float]], overrides: list[dict],
-                     shown: str):
+def assignment_table(assignment: str, students: dict[str, dict], tests: list[tuple[str, float]], overrides: list[dict]):
     """One row per student: points per test, total, max, late, and why a score is what it is (a DataFrame).
 
     ``students`` maps an id to its grading record (``tests``: column -> {points, max, why}; ``late``; ``problem``;
     ``notes``). A score of None (an answer a person grades, or a submission a person must look at) stays empty
-    until an override gives it.
+    until an override gives it. ``overrides`` must have passed ``check_overrides``.
     """
     import pandas as pd
 
     columns = [name for name, _ in tests]
     maximum = sum(m for _, m in tests)
-    mine = check_overrides(assignment, tests, overrides, shown)
-    by_key = {(o["student"], o["test"]): o for o in mine}
+    by_key = {(o["student"], o["test"]): o for o in overrides if o["assignment"] == assignment}
     rows = []
     for sid in sorted(students):
-        record = students.get(sid, {"tests": {}, "late": False, "problem": "no submission", "notes": []})
+        record = students[sid]
         row = {"student": sid, "late": bool(record.get("late"))}
         overridden, waiting = [], []
         for name in columns:
@@ -115,7 +113,6 @@ def assignment_table(assignment: str, students: dict[str, dict], tests: list[tup
 
 def write_table(table, path: Path) -> None:
     """Write a DataFrame as CSV, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, table.to_csv(index=False))
 
 

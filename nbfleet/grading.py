@@ -55,11 +55,9 @@ class GradeReport:
     unchanged: int = 0
     problems: dict[str, str] = field(default_factory=dict)  # student -> the one line
     table: object = None  # the assignment's DataFrame
-    feedback_written: int = 0
     feedback_conflicts: list = field(default_factory=list)
     feedback_failed: dict[str, str] = field(default_factory=dict)  # host -> why
     leftovers: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # student -> sandbox seconds
     failed: list[str] = field(default_factory=list)  # students the engine could not grade (graded again next run)
     undelivered: list[str] = field(default_factory=list)  # feedback waiting for its student's folder
 
@@ -71,7 +69,12 @@ class GradeReport:
 
 def column(notebook: str, grade_id: str) -> str:
     """The column of a test in the grades table: ``problem1/load`` for test ``load`` of ``problem1.ipynb``."""
-    return f"{notebook[:-len('.ipynb')] if notebook.endswith('.ipynb') else notebook}/{grade_id}"
+    return f"{notebook.removesuffix('.ipynb')}/{grade_id}"
+
+
+def page_name(notebook: str) -> str:
+    """The feedback page of a notebook: ``problem1.html`` for ``problem1.ipynb``."""
+    return f"{notebook.removesuffix('.ipynb')}.html"
 
 
 def grades_dir(settings) -> Path:
@@ -103,7 +106,7 @@ def load_assignment(settings, name: str) -> Assignment:
     h = hashlib.sha256()
     for rel, source in sorted(files.items()):
         if rel.endswith(".ipynb"):
-            shown = str(Path(source).relative_to(settings.root)) if Path(source).is_relative_to(settings.root) else str(source)
+            shown = _shown(settings, Path(source))
             nb, _ = read_notebook(Path(source), shown, node=False)
             notebooks[rel] = teacher_notebook(nb, rel, shown)
             h.update(f"nb {rel} {_sha(Path(source).read_bytes())}\n".encode())
@@ -132,14 +135,15 @@ def read_collected(settings, name: str) -> dict:
     from .collect import MANIFEST, submissions_dir
 
     path = submissions_dir(settings, name) / MANIFEST
+    shown = _shown(settings, path)
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise NbfleetError(str(path.relative_to(settings.root)), f"{name} was not collected: run `doit collect:{name}` first") from None
+        raise NbfleetError(shown, f"{name} was not collected: run `doit collect:{name}` first") from None
     except ValueError as exc:
-        raise NbfleetError(str(path.relative_to(settings.root)), f"not valid JSON ({exc}): run `doit collect:{name}` again") from None
+        raise NbfleetError(shown, f"not valid JSON ({exc}): run `doit collect:{name}` again") from None
     if not isinstance(data.get("students"), dict):
-        raise NbfleetError(str(path.relative_to(settings.root)), f"no students in it: run `doit collect:{name}` again")
+        raise NbfleetError(shown, f"no students in it: run `doit collect:{name}` again")
     return data
 
 
@@ -150,10 +154,8 @@ def state_path(settings, name: str) -> Path:
 def _load_state(path: Path) -> dict:
     try:
         return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return {}
-    except ValueError:
-        return {}  # a damaged state only costs a regrade
+    except (FileNotFoundError, ValueError):
+        return {}  # none yet, or damaged: that only costs a regrade
 
 
 def submission_fingerprint(teacher: str, entry: dict) -> str:
@@ -165,6 +167,7 @@ def submission_fingerprint(teacher: str, entry: dict) -> str:
 
 def grade_assignment(settings, name: str, *, student: str | None = None, progress=None) -> GradeReport:
     """Grade what changed in ``name`` (or only ``student``, always), write the tables and deliver the feedback."""
+    from .assignment import assignments
     from .atomic import write_json
     from .collect import submissions_dir
     from .engine import local_engine
@@ -239,19 +242,15 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
                 for done, future in enumerate(as_completed(futures), 1):
                     sid, record, pages = future.result()
                     report.graded.append(sid)
-                    report.seconds[sid] = record.get("seconds", 0.0)
                     if progress:
                         progress(done, len(todo), sid)
         finally:
             client.close()
             shutil.rmtree(work, ignore_errors=True)
-    spath.parent.mkdir(parents=True, exist_ok=True)
     write_json(spath, state)
     report.problems = {sid: r["problem"] for sid, r in sorted(state.items()) if r.get("problem")}
-    report.table = assignment_table(name, state, a.tests, overrides, overrides_shown)
+    report.table = assignment_table(name, state, a.tests, overrides)
     write_table(report.table, grades_dir(settings) / f"{name}.csv")
-    from .assignment import assignments
-
     write_table(gradebook(grades_dir(settings), assignments(settings)), grades_dir(settings) / "gradebook.csv")
     # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
     pending = {sid: {nb: Path(p) for nb, p in r["feedback"].items()} for sid, r in state.items()
@@ -373,8 +372,7 @@ def _write_feedback(out: Path, assignment: str, sid: str, nb_name: str, executed
     from .atomic import write_text
     from .feedback import feedback_notebook, to_html
 
-    page = out / (nb_name[: -len(".ipynb")] + ".html")
-    page.parent.mkdir(parents=True, exist_ok=True)
+    page = out / page_name(nb_name)
     nb = feedback_notebook(f"{assignment}/{nb_name} ({sid})", executed, r.where, results, r.notes, notes)
     write_text(page, to_html(nb))
     return page
@@ -384,7 +382,7 @@ def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], rep
     """Deliver each student's feedback pages into ``<their folder>/feedback/<a>/``, never over a file they changed;
     the students whose pages were delivered (those on a host that failed, or not on the roster, were not)."""
     from .classroom import reach
-    from .delivery import deliver
+    from .delivery import deliver, student_ledger
 
     r = reach(settings)
     done = set(pages) - {s.id for s in r.students}  # no longer on the roster: nowhere to deliver to
@@ -393,24 +391,22 @@ def deliver_feedback(settings, name: str, pages: dict[str, dict[str, Path]], rep
         for sid in sorted(pages):
             if sid not in here:
                 continue
-            files = {f"{name}/{nb[:-len('.ipynb')]}.html": path for nb, path in pages[sid].items()}
-            got = deliver(settings, FEEDBACK, files, [sid], ledger_name=f"{FEEDBACK}@{name}@{sid}")
-            report.feedback_written += got.written
+            files = {f"{name}/{page_name(nb)}": path for nb, path in pages[sid].items()}
+            got = deliver(settings, FEEDBACK, files, [sid], ledger_name=student_ledger(FEEDBACK, name, sid))
             report.feedback_conflicts += got.conflicts()
             done.add(sid)
         for host, ids in r.own.items():
             mine = [sid for sid in ids if sid in pages]
             if not mine or host.name in r.failed:
                 continue
-            files = {f"{sid}/{name}/{nb[:-len('.ipynb')]}.html": path for sid in mine for nb, path in pages[sid].items()}
+            files = {f"{sid}/{name}/{page_name(nb)}": path for sid in mine for nb, path in pages[sid].items()}
             job = {"do": "feedback", "assignment": name, "students": mine,
                    "files": {rel: _sha(p.read_bytes()) for rel, p in files.items()}}
             try:
-                answer, _ = r.helpers[host.name].run(job, files=files)
+                r.helpers[host.name].run(job, files=files)
             except NbfleetError as exc:
                 report.feedback_failed[host.name] = str(exc)
                 continue
-            report.feedback_written += answer["written"]
             done.update(mine)
         report.feedback_failed.update({h: why for h, why in r.failures().items()
                                        if any(s.server == h and s.id in pages for s in r.students)})

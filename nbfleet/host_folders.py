@@ -115,7 +115,7 @@ class Helper:
             except ValueError:
                 answer = {}
             if code != 0 or "error" in answer or not out:
-                why = answer.get("error") or _last_line(api.logs(cid, stdout=False, stderr=True)) or f"exit code {code}"
+                why = answer.get("error") or engine.last_line(api.logs(cid, stdout=False, stderr=True)) or f"exit code {code}"
                 raise HostFailed(f"host {self.host.name}", f"the folder helper failed: {why}")
             tar = None
             if fetch:
@@ -147,11 +147,6 @@ def _tag(image: dict) -> str:
     from .manifest import image_tag
 
     return image.get("tag") or image_tag(image)
-
-
-def _last_line(raw: bytes) -> str:
-    lines = raw.decode("utf-8", "replace").strip().splitlines()
-    return " ".join(lines[-1].split()) if lines else ""
 
 
 def _bundle(fileobj, job: dict, files: dict[str, Path]) -> None:

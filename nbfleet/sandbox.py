@@ -24,6 +24,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .engine import last_line
 from .errors import NbfleetError
 from .labels import GRADING
 
@@ -93,7 +94,7 @@ def run_submission(client, image: str, folder: Path, job: Path, notebooks: list[
         if outcome is None:
             state = api.inspect_container(cid)["State"]
             why = ("the sandbox ran out of memory" if state.get("OOMKilled")
-                   else f"the sandbox stopped with exit code {code}: {_last_line(api.logs(cid, stdout=False, stderr=True))}")
+                   else f"the sandbox stopped with exit code {code}: {last_line(api.logs(cid, stdout=False, stderr=True)) or 'no message'}")
             return Outcome({}, why, time.monotonic() - started)
         return Outcome(outcome, None, time.monotonic() - started)
     finally:
@@ -116,11 +117,6 @@ def _read_answer(log: bytes, key: str) -> dict | None:
         if hmac.compare_digest(mac, good):
             return json.loads(zlib.decompress(base64.b64decode(payload)))
     return None
-
-
-def _last_line(raw: bytes) -> str:
-    lines = raw.decode("utf-8", "replace").strip().splitlines()
-    return " ".join(lines[-1].split())[:300] if lines else "no message"
 
 
 def remove_leftovers(client, label: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -82,8 +83,13 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert g["s1234567"]["total"] == 4
 
 
-def test_bad_submissions_are_named_and_the_others_graded(grading_course):
+def test_bad_submissions_are_named_and_the_others_graded(grading_course, docker_client, course_images):
     course = grading_course
+    # a sandbox an interrupted run left behind (its doit was killed): the next run removes it
+    tag = re.search(r'(?m)^tag = "([^"]+)"', (course / "course.toml").read_text()).group(1)
+    image = json.loads((course_images / "build" / "images" / "course-notebook.json").read_text())["id"]
+    docker_client.containers.create(image, command=["true"], labels={"nbfleet.grading": f"{tag}/{A}"})
+    assert len(sandboxes(docker_client, course)) == 1
     student_solves(course, "s1234567")
     (course / "students" / "s2345678" / A / "problem1.ipynb").write_text('{"cells": [')  # not JSON
     (course / "students" / "s3456789" / A / "problem2.ipynb").write_text('{"hello": 1}')  # not a notebook
@@ -95,6 +101,8 @@ def test_bad_submissions_are_named_and_the_others_graded(grading_course):
     ok(doit(course, f"collect:{A}"))
     out = ok(doit(course, f"grade:{A}"))
     assert f"{A}: 4 graded in sandboxes, 0 unchanged, 3 to look at" in out
+    assert "note: removed 1 sandbox(es) an interrupted run left behind" in out
+    assert sandboxes(docker_client, course) == []
     flat = " ".join(out.split())
     assert "s2345678: build/submissions/assignment1/s2345678/problem1.ipynb:1:12: not valid JSON: Expecting value" in flat
     assert "s3456789: build/submissions/assignment1/s3456789/problem2.ipynb: not a Jupyter notebook" in flat

@@ -187,8 +187,9 @@ def restore(teacher: TeacherNotebook, submitted: dict, where: str) -> Restored:
     by_key = {k: i for i, k in enumerate(teacher.keys) if k is not None}
     by_cell_id = {c.get("id"): i for i, c in enumerate(teacher.cells) if c.get("id")}
     ids_seen: dict[str, int] = {}
-    # segment s holds what goes after the teacher's s-th cell (segment 0: before the first)
-    segments: list[list[dict]] = [[] for _ in range(len(teacher.cells) + 1)]
+    answers: dict[int, dict] = {}  # the teacher's index -> the student's version of that answer cell
+    # own[s]: the student's own cells that go after the teacher's (s-1)-th cell (own[0]: before the first)
+    own: list[list[dict]] = [[] for _ in range(len(teacher.cells) + 1)]
     present: set[int] = set()
     edited: list[str] = []
     current = 0
@@ -199,17 +200,12 @@ def restore(teacher: TeacherNotebook, submitted: dict, where: str) -> Restored:
                 raise NbfleetError(f"{where}: cell {number}", f"grade id {gid!r} is also used by cell {ids_seen[gid]}")
             ids_seen[gid] = number
         match = by_key.get(gid) if gid is not None else None
-        if match is None and claims_to_grade(cell) and gid is not None and gid not in by_key:
+        if match is None and gid is not None and claims_to_grade(cell):
             raise NbfleetError(f"{where}: cell {number}", f"test cell {gid!r} is not in the teacher's version")
         if match is None:
             match = by_cell_id.get(cell.get("id"))
-            if match is not None and gid is not None and teacher.keys[match] != gid and claims_to_grade(cell):
-                raise NbfleetError(f"{where}: cell {number}", f"test cell {gid!r} is not in the teacher's version")
-        if match is None:
-            segments[current].append(cell)
-            continue
-        if match in present and match not in teacher.protected:  # a second cell matching one answer: the student's own
-            segments[current].append(cell)
+        if match is None or (match in present and match not in teacher.protected):
+            own[current].append(cell)  # the student's own (or a second cell matching one answer)
             continue
         current = match + 1
         present.add(match)
@@ -217,11 +213,11 @@ def restore(teacher: TeacherNotebook, submitted: dict, where: str) -> Restored:
             if _source(cell).strip() != teacher.released[match].strip():
                 edited.append(_label(teacher, match))
             continue
-        segments[current].append(("answer", match, cell))
+        answers[match] = cell
     notes = [f"{label}: changed in the submission; the teacher's version was run" for label in edited]
     notes += [f"{_label(teacher, i)}: missing from the submission; the teacher's version was run"
               for i in sorted(teacher.protected - present)]
-    return _assemble(teacher, segments, notes)
+    return _assemble(teacher, answers, own, notes)
 
 
 def _label(teacher: TeacherNotebook, index: int) -> str:
@@ -230,20 +226,12 @@ def _label(teacher: TeacherNotebook, index: int) -> str:
     return f"{what} {teacher.keys[index]!r}"
 
 
-def _assemble(teacher: TeacherNotebook, segments: list[list], notes: list[str]) -> Restored:
-    """Lay the teacher's cells and the student's answers out in the teacher's order."""
-    answers: dict[int, dict] = {}
-    extra: list[list[dict]] = [[] for _ in segments]
-    for s, items in enumerate(segments):
-        for item in items:
-            if isinstance(item, tuple):
-                answers[item[1]] = item[2]
-            else:
-                extra[s].append(item)
+def _assemble(teacher: TeacherNotebook, answers: dict[int, dict], own: list[list[dict]], notes: list[str]) -> Restored:
+    """Lay the teacher's cells, the student's answers and the student's own cells out in the teacher's order."""
     cells: list[dict] = []
     where: dict[str, int] = {}
     placed: dict[int, int] = {}
-    cells.extend(copy.deepcopy(extra[0]))
+    cells.extend(copy.deepcopy(own[0]))
     for index, teacher_cell in enumerate(teacher.cells):
         if index in teacher.protected:
             cell = copy.deepcopy(teacher_cell)
@@ -259,7 +247,7 @@ def _assemble(teacher: TeacherNotebook, segments: list[list], notes: list[str]) 
                 where[g.grade_id] = len(cells)
             placed[index] = len(cells)
             cells.append(cell)
-        cells.extend(copy.deepcopy(extra[index + 1]))
+        cells.extend(copy.deepcopy(own[index + 1]))
     for cell in cells:  # ids must stay unique when a student's own cell repeats one of the teacher's
         cell.pop("id", None)
     for i, cell in enumerate(cells):
