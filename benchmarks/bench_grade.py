@@ -25,35 +25,19 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from support.courses import copy_records, copy_sample
+from support.doit import timed as _doit
+from support.edits import student_solves
+from support.nbgrader import ensure_nbgrader
+from support.repo import REPO
+
 A = "assignment1"
 
 
-def _doit(course: Path, *args: str) -> tuple[float, str]:
-    env = dict(os.environ, NBFLEET_COURSE=str(course / "course.toml"))
-    start = time.perf_counter()
-    got = subprocess.run([str(REPO / ".venv" / "bin" / "doit"), *args], cwd=course, env=env, capture_output=True, text=True)
-    took = time.perf_counter() - start
-    if got.returncode != 0:
-        raise RuntimeError(f"doit {' '.join(args)} failed:\n{got.stdout[-3000:]}\n{got.stderr[-3000:]}")
-    return took, got.stdout
-
-
 def _course(root: Path, n: int) -> tuple[Path, list[str]]:
-    from course_edits import student_solves
-
-    course = root / "course"
-    course.mkdir()
-    for name in ("course.toml", "hosts", "dodo.py"):
-        shutil.copy2(REPO / name, course / name)
-    for name in ("course", "docker-stacks"):
-        shutil.copytree(REPO / name, course / name)
-    (course / "build" / "images").mkdir(parents=True)
-    for record in (REPO / "build" / "images").glob("*.json"):
-        shutil.copy2(record, course / "build" / "images" / record.name)
+    course = copy_sample(root / "course")
+    copy_records(REPO, course)  # the images `./run` built
     ids = [f"s{i:07d}" for i in range(n)]
-    (course / "roster").mkdir()
     (course / "roster" / "users.csv").write_text("SNumber,Name,LastName,Email,mbd_url,mbd_server,mbd_port,Password,Admin\n"
                                                 + "".join(f"{s},N,L,{s}@example.org,,,,,FALSE\n" for s in ids))
     toml = (course / "course.toml").read_text()
@@ -70,7 +54,7 @@ def _course(root: Path, n: int) -> tuple[Path, list[str]]:
 
 def _with_nbgrader_metadata(path: Path) -> dict:
     """The teacher's notebook with nbgrader metadata on the cells nbfleet grades and the answer cells."""
-    from nbfleet.notebooks.grade_cells import test_line
+    from nbfleet.grading.cells import test_line
 
     nb = json.loads(path.read_text())
     for i, cell in enumerate(nb["cells"]):
@@ -127,7 +111,6 @@ with Gradebook("sqlite:///" + sys.argv[1]) as gb:
 
 def run(quick: bool) -> list[dict]:
     import pandas as pd
-    from nbgrader_submissions import ensure_nbgrader
 
     n = 12 if quick else 100
     root = Path(tempfile.mkdtemp(prefix="nbfleet-bench-grade-"))
@@ -145,7 +128,7 @@ def run(quick: bool) -> list[dict]:
         theirs = time.perf_counter() - start
 
         table = pd.read_csv(course / "build" / "grades" / f"{A}.csv", dtype={"student": str})
-        our_totals = dict(zip(table["student"], table["total"]))
+        our_totals = dict(zip(table["student"], table["total"], strict=True))
         their_totals = json.loads(subprocess.run([str(venv / "bin" / "python"), "-c", SCORES, str(ng / "gradebook.db"), A],
                                                  check=True, capture_output=True, text=True).stdout)
         agree = sum(our_totals[s] == their_totals.get(s) for s in ids)

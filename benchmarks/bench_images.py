@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-DOIT = str(Path(sys.executable).with_name("doit"))
+from nbfleet import paths
+from nbfleet import settings as settings_module
+from nbfleet.images.build import build_image
+from nbfleet.images.stacks import discover
+from support.courses import read_record
+from support.doit import ok, timed
+from support.doit import run as doit
+from support.engines import free_port as _free_port
+from support.repo import REPO
+
 SIZE_GOALS = {"base-notebook": 500e6, "pyspark-notebook": 1.6e9}
 
 
 def _record(image: str) -> dict:
-    return json.loads((REPO / "build" / "images" / f"{image}.json").read_text())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return read_record(REPO, image)
 
 
 def _time_to_api(client, image_id: str, command: list[str], **kwargs) -> float:
@@ -47,27 +44,20 @@ def _time_to_api(client, image_id: str, command: list[str], **kwargs) -> float:
 
 
 def noop_rows(client) -> list[dict]:
-    subprocess.run([DOIT, "images"], cwd=REPO, check=True, capture_output=True)  # make sure all is built
+    ok(doit(REPO, "images"))  # make sure all is built
     times, builds = [], 0
     for _ in range(3):
-        start = time.monotonic()
-        out = subprocess.run([DOIT, "images"], cwd=REPO, check=True, capture_output=True, text=True).stdout
-        times.append(time.monotonic() - start)
+        took, out = timed(REPO, "images")
+        times.append(took)
         builds += out.count("] built ")
     ours = statistics.median(times)
     # The naive way (Twente's build.sh, upstream CI): call `docker build` for every image of the chain every time,
     # relying on the layer cache.
-    sys.path.insert(0, str(REPO))
-    from nbfleet import settings as settings_module
-    from nbfleet.images import build_image
-    from nbfleet.stacks import discover
-
     s = settings_module.load(REPO / "course.toml")
     start = time.monotonic()
     for stage in discover(s.stacks_dir, s.images.build):
-        wheels = s.build_dir / "wheels" / stage.name
-        build_image(client, s, stage, s.build_dir / "dockerfiles" / stage.name / "Dockerfile",
-                    wheels if (wheels / "pinned.txt").exists() else None)
+        wheels = paths.wheelhouse(s, stage.name)
+        build_image(client, s, stage, paths.dockerfile(s, stage.name), wheels if (wheels / "pinned.txt").exists() else None)
     naive = time.monotonic() - start
     return [{"benchmark": "no-op `doit images` (5 images)", "ours_s": ours, "naive_s": naive, "ratio": ours / naive,
              "goal": "≤ 1 s, 0 builds", "met": ours <= 1.0 and builds == 0,

@@ -2,7 +2,8 @@
 
 1. Launch N students (40; 8 with --quick) on 2 hosts (this machine's engine and a second dockerd) from nothing until
    every server answers, on the real course image (and once more on the tiny stand-in server, to show the
-   orchestration's own cost when Jupyter's start-up CPU on this 2-core machine does not dominate both ways): nbfleet's launch (hosts in parallel, containers created and started
+   orchestration's own cost when Jupyter's start-up CPU on this 2-core machine does not dominate both ways): nbfleet's
+  launch (hosts in parallel, containers created and started
    concurrently, readiness polled concurrently) against a sequential `docker run` loop per host followed by the same
    readiness wait. The image is put on both engines before either is timed (both ways need it).
 2. A no-op `doit -n 4 launch` for 300 students on 4 hosts (this machine's engine + 3 more dockerds), manifests
@@ -14,19 +15,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
+from nbfleet import settings as settings_module
+from nbfleet.roster.hosts import Host
+from nbfleet.roster.passwords import hash_password as password_hash
+from nbfleet.servers import engine, ready
+from nbfleet.servers.launch import launch_host
+from support.courses import container_entry, image_record, launch_course, manifest, random_course, read_record
+from support.doit import run as doit
+from support.engines import Engine, port_block, tiny_image_on
+from support.repo import REPO
 
 
 def _remove_course(clients, course: str) -> None:
@@ -38,17 +42,12 @@ def _remove_course(clients, course: str) -> None:
 def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
     import docker
 
-    from hosts_fixtures import Engine, container_entry, image_record, password_hash, port_block, random_course, tiny_image_on
-    from nbfleet import engine
-    from nbfleet.launch import launch_host
-    from nbfleet import settings as settings_module
-
     s = settings_module.load(REPO / "course.toml")
     local = docker.from_env(timeout=900)
     if stand_in:
         record = image_record(local, tiny_image_on(local))
     else:
-        record = json.loads((REPO / "build" / "images" / f"{s.images.launch}.json").read_text())
+        record = read_record(REPO, s.images.launch)
     second = Engine(7).start()
     tmp = Path(tempfile.mkdtemp(prefix="nbf-bench-launch-"))
     try:
@@ -68,10 +67,8 @@ def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
                                            hashed_password=hashed, memory=512 * 1024**2, nb_user=record.get("nb_user", "teacher"),
                                            uid=record.get("nb_uid", 1000), gid=record.get("nb_gid", 1000))
                            for i in range(n // 2)]
-                out.append({"host": {"name": name, "endpoint": endpoint, "public": "127.0.0.1", "ports": [low, low + 2 * n],
-                                     "course_root": str(root), "tls": None},
-                            "course": course, "scheme": "http", "image": {"name": s.images.launch, "id": record["id"], "tag": tag},
-                            "containers": entries})
+                host = Host(name, endpoint, public="127.0.0.1", ports=(low, low + 2 * n), course_root=str(root))
+                out.append(manifest(host, course, entries, {"name": s.images.launch, "id": record["id"], "tag": tag}))
             return out
 
         # the Twente way: for each host in turn, `docker run` each student, one after the other; then wait
@@ -86,7 +83,7 @@ def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
                 subprocess.run(["docker", *host_flag, "run", "-d", "--name", c["name"], "--label", f"nbfleet.course={naive_course}",
                                 "-p", f"{c['port']}:8888", "-v", f"{mount['source']}:{mount['target']}", "--user", sv["user"],
                                 "-w", sv["workdir"], sv["image"], *sv["command"]], check=True, capture_output=True)
-        silent = engine.wait_until_answering([c["url"] for m in naive for c in m["containers"]], time.monotonic() + 600)
+        silent = ready.wait_until_answering([c["url"] for m in naive for c in m["containers"]], time.monotonic() + 600)
         naive_s = time.monotonic() - t0
         assert not silent, f"naive: {len(silent)} servers never answered"
         _remove_course([local, second.client], naive_course)
@@ -95,7 +92,7 @@ def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
         ours = manifests(ours_course, n)
         t0 = time.monotonic()
         with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda m: launch_host(m, 1000, 1000, ready_timeout=600, progress=False, source=local), ours))
+            results = list(pool.map(lambda m: launch_host(m, 1000, 1000, ready_timeout=600, source=local), ours))
         ours_s = time.monotonic() - t0
         assert all(r.ok for r in results), [(r.error, r.failed) for r in results]
         _remove_course([local, second.client], ours_course)
@@ -117,8 +114,6 @@ def bench_cold_launch(n: int, stand_in: bool = False) -> dict:
 def bench_noop(students: int, hosts: int) -> dict:
     import docker
 
-    from hosts_fixtures import (Engine, doit, image_record, make_course_repo, port_block, random_course, tiny_image_on)
-
     local = docker.from_env(timeout=900)
     tag = tiny_image_on(local)
     engines = [Engine(10 + i).start() for i in range(hosts - 1)]
@@ -132,7 +127,7 @@ def bench_noop(students: int, hosts: int) -> dict:
             base = low + i * per_host
             lines.append(f"h{i} {e.endpoint} capacity={per_host} public=127.0.0.1 ports={base}-{base + per_host - 1} "
                          f"course_root={tmp / f'h{i}'}")
-        repo = make_course_repo(tmp / "course", course, lines, [(f"s{i:04d}", False) for i in range(students)],
+        repo = launch_course(tmp / "course", course, lines, [(f"s{i:04d}", False) for i in range(students)],
                                 image_record(local, tag), launch={"memory": "64m", "ready_timeout": "600s"})
         for _ in range(3):  # a port taken meanwhile by another process fails one container; a rerun retries just it
             setup = doit(repo, "-n", str(hosts), "launch", timeout=3600)
@@ -178,8 +173,3 @@ def run(quick: bool) -> list[dict]:
     n = 8 if quick else 40
     rows = [bench_noop(60 if quick else 300, 4), bench_cold_launch(n, stand_in=True), bench_cold_launch(n)]
     return rows
-
-
-if __name__ == "__main__":
-    for row in run("--quick" in sys.argv):
-        print(row)

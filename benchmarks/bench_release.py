@@ -1,7 +1,7 @@
 """Benchmark: delivering an assignment to 300 students, against the Twente `cp -r` loop, and a no-op `doit release`.
 
 Rows, each measured side by side in the same run on the same file system:
-- deliver 10 files (50 KB each) to 300 fresh student folders: ``nbfleet.delivery.deliver`` (3-way decisions,
+- deliver 10 files (50 KB each) to 300 fresh student folders: ``nbfleet.assignments.deliver`` (3-way decisions,
   atomic writes made durable, the ledger) against the Twente distribution, ``cp -avr release/* students/<id>/a/``
   as one shell subprocess per student (the student folders exist beforehand, as Twente's cp needed);
 - re-release after one of the 10 files changed: ours re-delivers one file per student, the loop copies all again;
@@ -23,7 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from nbfleet.servers import engine as eng
+from nbfleet.settings import Teacher, parse
+from support.courses import copy_sample, read_record, teach, test_course, write_record
+from support.doit import timed
+from support.engines import Engine
+
 STUDENTS = 300
 FILES = 10
 SIZE = 50_000
@@ -37,8 +42,6 @@ def _content(name: str, version: int) -> bytes:
 
 
 def _settings(root: Path):
-    from nbfleet.settings import parse
-
     return parse({"teacher": {"user": "teacher", "uid": 1000, "gid": 1000}}, root / "course.toml")
 
 
@@ -61,7 +64,7 @@ def _cp_loop(root: Path, ids: list[str]) -> float:
 
 
 def _deliver_rows(repeats: int) -> list[dict]:
-    from nbfleet.delivery import deliver
+    from nbfleet.assignments.deliver.apply import deliver
 
     ids = [f"s{2000000 + i}" for i in range(STUDENTS)]
     fresh, again = [], []
@@ -115,13 +118,7 @@ def _deliver_rows(repeats: int) -> list[dict]:
 
 def _course(root: Path, students: int = STUDENTS) -> None:
     """A temporary course: the repository's course.toml, hosts, docker-stacks and dodo.py; 300 students; one assignment."""
-    for name in ("course.toml", "hosts", "dodo.py"):
-        shutil.copy2(REPO / name, root / name)
-    shutil.copytree(REPO / "docker-stacks", root / "docker-stacks")
-    dodo = (root / "dodo.py").read_text()
-    if "task_strip" not in dodo:  # until the strip tasks are listed in dodo.py, the release needs them here
-        dodo = dodo.replace("from nbfleet.tasks.release", "from nbfleet.tasks.strip import task_strip  # noqa: F401\nfrom nbfleet.tasks.release", 1)
-        (root / "dodo.py").write_text(dodo)
+    copy_sample(root, parts=("course.toml", "hosts", "dodo.py", "docker-stacks"))
     (root / "roster").mkdir()
     with open(root / "roster" / "users.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -133,7 +130,7 @@ def _course(root: Path, students: int = STUDENTS) -> None:
     for i in range(FILES):
         if i < 4:
             nb = (
-                '{"cells": [{"cell_type": "code", "execution_count": null, "id": "c%d", "metadata": {}, "outputs": [],'
+                '{"cells": [{"cell_type": "code", "execution_count": null, "id": "c%d", "metadata": {}, "outputs": [],'  # noqa: UP031 - code with braces of its own
                 ' "source": ["x = %d\\n", "### BEGIN SOLUTION\\n", "y = x * %d\\n", "### END SOLUTION\\n"]}],'
                 ' "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},'
                 ' "nbformat": 4, "nbformat_minor": 5}' % (i, i, i + 7)
@@ -144,12 +141,7 @@ def _course(root: Path, students: int = STUDENTS) -> None:
 
 
 def _doit(root: Path, env: dict, *args: str) -> float:
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "doit", *args], cwd=root, env=env, capture_output=True, text=True)
-    took = time.perf_counter() - start
-    if run.returncode != 0:
-        raise RuntimeError(f"doit {' '.join(args)} failed: {run.stdout[-2000:]} {run.stderr[-2000:]}")
-    return took
+    return timed(root, *args, env=env)[0]
 
 
 def _noop_row(repeats: int) -> dict:
@@ -157,21 +149,19 @@ def _noop_row(repeats: int) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="nbfleet-bench-pycache-"))
     try:
         _course(root)
-        env = {k: v for k, v in os.environ.items() if k not in ("NBFLEET_COURSE", "PYTHONDONTWRITEBYTECODE")}
-        env["PYTHONPATH"] = str(REPO)
-        env["PYTHONPYCACHEPREFIX"] = str(cache)
+        env = {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": str(cache)}
         first = _doit(root, env, "release:a1")
         students = sum(1 for _ in (root / "students").glob("s*/a1"))
         assert students == STUDENTS, students
         _doit(root, env, "release:a1")  # warm the bytecode cache
         cached = [_doit(root, env, "release:a1") for _ in range(repeats)]
-        nocache_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
-        nocache_env.pop("PYTHONPYCACHEPREFIX")
+        nocache_env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": None}
         uncached = [_doit(root, nocache_env, "release:a1") for _ in range(repeats)]
         floor = []  # what any doit command costs here: the interpreter and doit's own imports
         for _ in range(repeats):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import doit.doit_cmd"], env=env, check=True)
+            subprocess.run([sys.executable, "-c", "import doit.doit_cmd"],
+                           env={k: v for k, v in {**os.environ, **env}.items() if v is not None}, check=True)
             floor.append(time.perf_counter() - start)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -197,34 +187,23 @@ def _two_hosts_rows(students: int) -> list[dict]:
     """`doit release:a1` to ``students`` over 2 hosts (this machine's engine and a second dockerd), the second host's
     course folder first shared (the same folder), then on a disk of its own (shared=no: a helper container there);
     and a no-op release of the second course."""
-    import json
-
     import docker
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from hosts_fixtures import Engine
-
-    record = json.loads((REPO / "build" / "test-course" / "build" / "images" / "base-notebook.json").read_text())
+    record = read_record(test_course(), "base-notebook")  # a Python image built for a teacher who is not root
     local = docker.from_env(timeout=900)
     engine = Engine(40).start()
     work = Path(tempfile.mkdtemp(prefix="nbfleet-bench-hosts-"))
     try:
-        from nbfleet import engine as eng
-
         eng.ensure_image(engine.client, record["id"], record["tags"][0], source=local)  # as launch would have
-        env = {k: v for k, v in os.environ.items() if k not in ("NBFLEET_COURSE",)}
-        env["PYTHONPATH"] = str(REPO)
+        env = {}
         half = students // 2
         times = {}
         for kind in ("shared", "own"):
             root = work / kind
             root.mkdir()
             _course(root, students)
-            toml = root / "course.toml"
-            toml.write_text(toml.read_text().replace('user = "auto"\nuid = "auto"\ngid = "auto"',
-                                                     f'user = "{record["nb_user"]}"\nuid = {record["nb_uid"]}\ngid = {record["nb_gid"]}'))
-            (root / "build" / "images").mkdir(parents=True)
-            (root / "build" / "images" / "course-notebook.json").write_text(json.dumps(record))
+            teach(root, Teacher(record["nb_user"], record["nb_uid"], record["nb_gid"]))
+            write_record(root, {**record, "image": "course-notebook"})
             own = f" course_root={work / 'lab-b-disk'} shared=no" if kind == "own" else ""
             (root / "hosts").write_text(f"a local capacity={half} ports=20000-20999\n"
                                         f"b {engine.endpoint} capacity={students - half} ports=20000-20999{own}\n")
@@ -253,16 +232,7 @@ def _two_hosts_rows(students: int) -> list[dict]:
 
 def run(quick: bool) -> list[dict]:
     """Rows for benchmarks/run.py: ours against the naive way, measured in this run."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     rows = _deliver_rows(1 if quick else 3)
     rows.append(_noop_row(5 if quick else 11))
     rows += _two_hosts_rows(60 if quick else STUDENTS)
     return rows
-
-
-if __name__ == "__main__":
-    import json
-
-    for row in run(quick="--quick" in sys.argv):
-        print(json.dumps(row, ensure_ascii=False))

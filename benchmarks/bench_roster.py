@@ -12,7 +12,6 @@ loop as a fresh script in the same way.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import string
@@ -22,16 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from nbfleet.roster.allocate import fill_roster
+from nbfleet.settings import load
+from support.courses import copy_sample
+from support.doit import timed, write_dodo
+
 STUDENTS = 1000
 GOAL = 0.5
 HOSTS = "".join(f"lab{i} ssh://teacher@lab{i} capacity=300 ports=20000-20999\n" for i in range(4))
-DODO = '''from pathlib import Path
-from nbfleet.tasks.common import Reporter
-from nbfleet.tasks.roster import task_roster  # noqa: F401
-Path("build").mkdir(exist_ok=True)
-DOIT_CONFIG = {"backend": "sqlite3", "dep_file": "build/.doit.db", "reporter": Reporter, "verbosity": 0}
-'''
 
 NAIVE = '''
 import random, string, sys
@@ -76,9 +73,9 @@ def _course(root: Path, roster: str) -> Path:
     if root.exists():
         shutil.rmtree(root)
     (root / "roster").mkdir(parents=True)
-    shutil.copy2(REPO / "course.toml", root / "course.toml")
+    copy_sample(root, parts=("course.toml",))
     (root / "hosts").write_text(HOSTS)
-    (root / "dodo.py").write_text(DODO)
+    write_dodo(root, "roster")
     (root / "roster" / "users.csv").write_text(roster)
     return root
 
@@ -91,10 +88,6 @@ def _best(fn, repeats: int) -> float:
 
 
 def run(quick: bool) -> list[dict]:
-    sys.path.insert(0, str(REPO))
-    from nbfleet.roster import fill_roster
-    from nbfleet.settings import load
-
     repeats = 3 if quick else 7
     roster = _roster(STUDENTS)
     work = Path(tempfile.mkdtemp(prefix="bench-roster-"))
@@ -118,14 +111,9 @@ def run(quick: bool) -> list[dict]:
             naive_ns["naive"](course / "roster" / "users.csv", {f"lab{i}": (300, 20000) for i in range(4)})
             return time.perf_counter() - start
 
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-
         def ours_command() -> float:
             course = _course(work / "ours-cli", roster)
-            env["NBFLEET_COURSE"] = str(course / "course.toml")
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "doit", "roster"], cwd=course, env=env, check=True, capture_output=True)
-            took = time.perf_counter() - start
+            took, _ = timed(course, "roster")
             assert "20299" in (course / "roster" / "users.csv").read_text() or "20249" in (course / "roster" / "users.csv").read_text()
             return took
 
@@ -153,8 +141,3 @@ def run(quick: bool) -> list[dict]:
          "goal": f"<= {GOAL} s", "met": ours_cli <= GOAL,
          "note": "includes interpreter start, doit and the pandas import (~0.35 s here); naive = the loop as a fresh script"},
     ]
-
-
-if __name__ == "__main__":
-    for row in run(quick="--full" not in sys.argv):
-        print(row)

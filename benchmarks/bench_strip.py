@@ -7,26 +7,20 @@ enter nbfleet's. Both sides are timed as the teacher runs them: a fresh command-
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH_VENV = REPO / "build" / "bench-venv"
-NBGRADER = "nbgrader==0.9.6"
-GOAL = 10.0
+from nbfleet.assignments.notebooks.strip import strip_notebook
+from support.doit import ok, write_dodo
+from support.doit import run as doit
+from support.nbgrader import NBGRADER, ensure_nbgrader
+from support.repo import REPO
 
-DODO = """\
-from pathlib import Path
-from nbfleet.tasks.common import Reporter
-from nbfleet.tasks.strip import task_strip  # noqa: F401
-Path("build").mkdir(exist_ok=True)
-DOIT_CONFIG = {"backend": "sqlite3", "dep_file": "build/.doit.db", "reporter": Reporter, "verbosity": 0}
-"""
+BENCH_VENV = REPO / "build" / "nbgrader-venv"  # the tests' nbgrader (support.nbgrader)
+GOAL = 10.0
 COURSE_TOML = '[course]\nsolutions = "course/solutions"\n[release]\ntoc = false\n'
 
 
@@ -57,15 +51,10 @@ def _notebook(i: int):
 
 
 def _ensure_nbgrader() -> Path | None:
-    exe = BENCH_VENV / "bin" / "nbgrader"
-    if exe.exists():
-        return exe
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True, capture_output=True, timeout=300)
-        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", NBGRADER], check=True, capture_output=True, timeout=1200)
-    except (subprocess.SubprocessError, OSError):
+        return ensure_nbgrader(BENCH_VENV) / "bin" / "nbgrader"
+    except (RuntimeError, OSError, subprocess.SubprocessError):
         return None
-    return exe if exe.exists() else None
 
 
 def _best(fn, repeats: int) -> tuple[float, float]:
@@ -95,15 +84,14 @@ def run(quick: bool) -> list[dict]:
             nbformat.write(_notebook(i), src / f"problem{i:03d}-solutions.ipynb")
         shutil.copytree(src, theirs_dir / "source" / "ps1")
         (ours_dir / "course.toml").write_text(COURSE_TOML)
-        (ours_dir / "dodo.py").write_text(DODO)
-        env = {**os.environ, "PYTHONPATH": str(REPO), "NBFLEET_COURSE": str(ours_dir / "course.toml")}
+        write_dodo(ours_dir, "strip")
 
         def ours() -> float:
             shutil.rmtree(ours_dir / "build", ignore_errors=True)
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "doit", "strip"], cwd=ours_dir, env=env, check=True, capture_output=True, timeout=600)
+            ok(doit(ours_dir, "strip", timeout=600))
             elapsed = time.perf_counter() - t
-            assert len(list((ours_dir / "build" / "release" / "ps1").glob("*.ipynb"))) == count
+            assert len(list((ours_dir / "build" / "stripped" / "ps1").glob("*.ipynb"))) == count
             return elapsed
 
         ours_s, ours_cpu = _best(ours, repeats)
@@ -126,9 +114,6 @@ def run(quick: bool) -> list[dict]:
         naive_s, naive_cpu = _best(theirs, min(repeats, 3))
         ratio = naive_s / ours_s
         # the in-process cost alone, for the record (what a second assignment costs inside one doit run)
-        sys.path.insert(0, str(REPO))
-        from nbfleet.notebooks.strip import strip_notebook
-
         nbs = [nbformat.read(p, as_version=4) for p in sorted(src.glob("*.ipynb"))]
         t = time.perf_counter()
         for nb in nbs:
@@ -140,8 +125,3 @@ def run(quick: bool) -> list[dict]:
                          f"= {naive_cpu / ours_cpu:.1f}x; pure stripping alone {pure * 1000:.0f} ms for {count} notebooks"}]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    for r in run(quick="--quick" in sys.argv):
-        print(r)

@@ -10,18 +10,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
+from nbfleet.roster.hosts import Host
+from nbfleet.roster.passwords import hash_password as password_hash
+from nbfleet.servers import engine as eng
+from nbfleet.servers.launch import launch_host
+from support.courses import container_entry, image_record, launch_course, manifest, random_course, read_record, test_course
+from support.doit import run as doit
+from support.engines import Engine, SwarmOn, port_block, tiny_image_on
 
 
 def _clear(client, course: str) -> None:
@@ -41,13 +42,9 @@ def _clear(client, course: str) -> None:
 def bench_launch(n: int, real: bool) -> dict:
     import docker
 
-    from hosts_fixtures import Engine, SwarmOn, container_entry, password_hash, port_block, random_course, tiny_image_on
-    from nbfleet.hosts import Host
-    from nbfleet.launch import launch_host
-
     local = docker.from_env(timeout=900)
     if real:
-        record = json.loads((REPO / "build" / "test-course" / "build" / "images" / "base-notebook.json").read_text())
+        record = read_record(test_course(), "base-notebook")  # real Jupyter, built for a teacher who is not root
         image_id, tag, uid = record["id"], record["tags"][0], record["nb_uid"]
     else:
         tag = tiny_image_on(local)
@@ -58,8 +55,6 @@ def bench_launch(n: int, real: bool) -> dict:
     try:
         host = Host("a", engine.endpoint, public="127.0.0.1")
         t0 = time.monotonic()
-        from nbfleet import engine as eng
-
         eng.ensure_image(engine.client, image_id, tag, source=local)
         transfer_s = time.monotonic() - t0
         low = port_block(n)
@@ -70,10 +65,9 @@ def bench_launch(n: int, real: bool) -> dict:
             backend = {"kind": kind} if kind == "containers" else {"kind": "swarm", "manager": host.as_dict(), "reserve": {}}
             entries = [container_entry(course, f"s{i}", low + i, str(tmp / course / f"s{i}"), image_id, uid=uid, gid=uid,
                                        memory=512 * 1024**2, hashed_password=hashed) for i in range(n)]
-            manifest = {"host": host.as_dict(), "course": course, "scheme": "http", "backend": backend,
-                        "image": {"name": "bench", "id": image_id, "tag": tag}, "containers": entries}
             t0 = time.monotonic()
-            result = launch_host(manifest, uid, uid, ready_timeout=600, progress=False, source=local)
+            result = launch_host(manifest(host, course, entries, {"name": "bench", "id": image_id, "tag": tag}, backend),
+                                 uid, uid, ready_timeout=600, source=local)
             times[kind] = time.monotonic() - t0
             assert result.ok, (kind, result.error, result.failed)
             _clear(engine.client, course)
@@ -95,8 +89,6 @@ def bench_launch(n: int, real: bool) -> dict:
 def bench_noop(students: int) -> dict:
     import docker
 
-    from hosts_fixtures import Engine, SwarmOn, doit, image_record, make_course_repo, port_block, random_course, tiny_image_on
-
     local = docker.from_env(timeout=900)
     tag = tiny_image_on(local)
     engine = Engine(31)
@@ -107,7 +99,7 @@ def bench_noop(students: int) -> dict:
     course = random_course()
     try:
         low = port_block(students)
-        repo = make_course_repo(tmp / "course", course,
+        repo = launch_course(tmp / "course", course,
                                 [f"a {engine.endpoint} capacity={students} public=127.0.0.1 ports={low}-{low + students - 1}"],
                                 [(f"s{i:04d}", False) for i in range(students)], image_record(local, tag),
                                 launch={"backend": "swarm", "memory": "64m", "ready_timeout": "900s"})
@@ -139,8 +131,3 @@ def bench_noop(students: int) -> dict:
 def run(quick: bool) -> list[dict]:
     n = 8 if quick else 40
     return [bench_noop(60 if quick else 300), bench_launch(n, real=False), bench_launch(n, real=True)]
-
-
-if __name__ == "__main__":
-    for row in run("--quick" in sys.argv):
-        print(row)

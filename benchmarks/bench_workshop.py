@@ -12,16 +12,17 @@ course's (`doit images` in this repository).
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
+from nbfleet import settings as settings_module
+from nbfleet.workshop import service
+from support.courses import random_course
+from support.engines import port_block
+from support.repo import REPO
+from support.workshop import Visitor, hub_users, make_workshop_repo, wait_for
 
 
 def _p(values: list[float], q: float) -> float:
@@ -51,8 +52,6 @@ def _lab(url: str, visitor) -> float:
 
 
 def _crowd(url: str, n: int) -> tuple[list[float], list[float]]:
-    from workshop_fixtures import Visitor
-
     def one(_):
         v = Visitor(url)
         start = time.monotonic()
@@ -66,10 +65,6 @@ def _crowd(url: str, n: int) -> tuple[list[float], list[float]]:
 
 
 def _measure(repo: Path, n: int, pool: bool) -> dict:
-    from nbfleet import settings as settings_module
-    from nbfleet.workshop import service
-    from workshop_fixtures import Visitor, hub_users, wait_for
-
     s = settings_module.load(repo / "course.toml")
     url = service.up(s, say=lambda m: None)
     try:
@@ -88,9 +83,6 @@ def _measure(repo: Path, n: int, pool: bool) -> dict:
 
 
 def run(quick: bool) -> list[dict]:
-    from hosts_fixtures import port_block, random_course
-    from workshop_fixtures import make_workshop_repo
-
     n = 5 if quick else 20
     tmp = Path(tempfile.mkdtemp(prefix="nbf-bench-workshop-"))
     common = {"memory": "512m", "cpus": 0.5, "idle_timeout": "10m", "pool_refill": 4}

@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/run.py images launch   # only bench_images.py and bench_launch.py
     .venv/bin/python benchmarks/run.py --quick         # smaller sizes, for a smoke run
 
+A benchmark module runs through this script (it puts nbfleet and the tests' support package on the path).
+
 Each ``bench_<topic>.py`` here has ``run(quick: bool) -> list[dict]`` with rows
 ``{benchmark, ours_s, naive_s, ratio, goal, met, note}``.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' support package: one course builder, one doit runner
 sys.path.insert(0, str(HERE.parent))
 
 

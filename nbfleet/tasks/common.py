@@ -1,4 +1,5 @@
-"""What every task creator shares: the course's settings, a one-line error for bad input, the reporter."""
+"""What every task creator shares: the course's settings, doit's configuration, a one-line error for bad input, the
+reporter, and paths as doit records them."""
 
 from __future__ import annotations
 
@@ -10,19 +11,35 @@ from pathlib import Path
 from doit.exceptions import TaskFailed, UnmetDependency
 from doit.reporter import ConsoleReporter
 
+from .. import paths
+from .. import settings as course_settings
 from ..errors import NbfleetError
 
 
 @functools.cache
 def settings():
     """The course's settings, loaded once per doit run; bad settings end the run with one line."""
-    from .. import settings as settings_module
-
     try:
-        return settings_module.load(os.environ.get("NBFLEET_COURSE") or Path.cwd() / "course.toml")
+        return course_settings.load(os.environ.get("NBFLEET_COURSE") or Path.cwd() / "course.toml")
     except NbfleetError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(2) from None
+
+
+def dep(path) -> str:
+    """A path as doit records it (a ``file_dep``, a ``target``, a value in ``config_changed``): relative to the course
+    folder doit runs in when inside it, so that a course moved to another folder, or restored into a CI runner's
+    fresh workspace with its ``build/``, is not built again."""
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return text
+    here = os.path.join(os.getcwd(), "")
+    return text[len(here):] if text.startswith(here) else text
+
+
+def deps(paths_) -> list[str]:
+    """``dep`` of each path."""
+    return [dep(p) for p in paths_]
 
 
 def action(fn):
@@ -49,6 +66,22 @@ def fails_with(error: NbfleetError) -> list:
     return [(action(_raise), [error])]
 
 
+def group_flag(argv: list[str], task: str, flag: str = "--force") -> bool:
+    """Was ``flag`` given to the group task ``task`` itself (``doit -n 4 launch --force``)?
+
+    doit parses a group task's params but does not hand them to its subtasks, so the group's flag is read from the
+    command line here and becomes the subtasks' default.
+    """
+    for i, arg in enumerate(argv):
+        if arg == task:
+            for later in argv[i + 1:]:
+                if not later.startswith("-"):
+                    break
+                if later == flag:
+                    return True
+    return False
+
+
 class Reporter(ConsoleReporter):
     """doit's console reporter, but a failure caused by bad input is one line: ``error: <where>: <what>``."""
 
@@ -70,10 +103,13 @@ class Reporter(ConsoleReporter):
         super().complete_run()
 
 
-def rich_console():
-    """A rich console; when the output is a file or a pipe (a log), wide enough that names are not cut."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=160)
+# What every course's dodo.py starts from (it adds its default tasks): doit's database as SQLite under build/, the
+# console above, hosts in threads (`doit -n 4 launch`), and a host that fails never stops the others.
+DOIT_CONFIG = {
+    "backend": "sqlite3",
+    "dep_file": paths.DOIT_DB,
+    "reporter": Reporter,
+    "verbosity": 2,
+    "par_type": "thread",
+    "continue": True,
+}

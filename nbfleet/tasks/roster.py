@@ -1,7 +1,7 @@
 """Task creators for the class list: `doit roster`, `doit manifests`, `doit mail`.
 
 Metadata only: the hosts file is parsed here (cheap, pure Python) to name one manifest subtask per host;
-pandas, argon2 and smtplib are imported by the actions, not while doit lists tasks.
+pandas, argon2 and smtplib are imported when an action runs, not while doit lists tasks.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
+from .. import paths
 from ..errors import NbfleetError
-from .common import action, fails_with, settings
+from ..roster import mail
+from ..roster.allocate import fill_roster
+from ..roster.hosts import load_hosts
+from ..servers.manifest import make_manifest
+from .common import action, dep, deps, fails_with, settings
 
 
 def _fill_roster():
-    from ..roster import fill_roster
-
     s = settings()
     result = fill_roster(s)
     for line in result.lines():
@@ -48,11 +51,11 @@ def _warn_if_tracked(path: Path, root: Path) -> None:
 def task_roster():
     """doit roster: validate roster/users.csv and fill in what is missing."""
     s = settings()
-    deps = [p for p in (s.roster_file, s.hosts_file, s.file) if Path(p).exists()]
+    inputs = [p for p in (s.roster_file, s.hosts_file, s.file) if Path(p).exists()]
     return {
         "doc": "validate the roster and fill in server, port, password, url",
         "actions": [action(_fill_roster)],
-        "file_dep": [str(p) for p in deps],
+        "file_dep": deps(inputs),
         "uptodate": [config_changed({"tag": s.course.tag, "password_length": s.roster.password_length,
                                      "https": bool(s.launch.tls_cert)})],
         "verbosity": 2,
@@ -60,19 +63,13 @@ def task_roster():
 
 
 def _write_manifest(host: str):
-    from ..manifest import make_manifest
-
     s = settings()
     path, count, rewritten = make_manifest(s, host)
-    rel = path.relative_to(s.root) if path.is_relative_to(s.root) else path
-    print(f"{rel}: {count} containers" + ("" if rewritten else " (unchanged)"))
+    print(f"{paths.shown(path, s.root)}: {count} containers" + ("" if rewritten else " (unchanged)"))
 
 
 def task_manifests():
     """doit manifests:<host>: the desired containers of each host, from roster, hosts, course.toml and the image."""
-    from ..hosts import load_hosts
-    from ..manifest import image_record_path, manifest_path
-
     s = settings()
     yield {"basename": "manifests", "name": None, "doc": "write build/launch/<host>.json: the containers each host should run"}
     try:
@@ -80,23 +77,21 @@ def task_manifests():
     except NbfleetError as exc:  # `doit list` still works; `doit manifests` fails with the one line
         yield {"name": "hosts", "doc": "the hosts file has a problem", "actions": fails_with(exc)}
         return
-    deps = [str(p) for p in (s.roster_file, s.hosts_file, s.file, image_record_path(s))]
+    inputs = deps([s.roster_file, s.hosts_file, s.file, paths.image_record(s, s.images.launch)])
     for host in hosts:
         yield {
             "name": host.name,
             "doc": f"write build/launch/{host.name}.json ({host.endpoint})",
             "actions": [action(functools.partial(_write_manifest, host.name))],
-            "file_dep": deps,
-            "targets": [str(manifest_path(s, host.name))],
+            "file_dep": inputs,
+            "targets": [dep(paths.launch_manifest(s, host.name))],
             "task_dep": ["roster"],
             "verbosity": 2,
         }
 
 
 def _mail(send: bool):
-    from ..mail import run
-
-    for line in run(settings(), send_now=send):
+    for line in mail.run(settings(), send_now=send):
         print(line)
 
 

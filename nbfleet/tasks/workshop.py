@@ -6,6 +6,8 @@ the state they act on (containers, the hub's visitors) lives in the engine, not 
 
 from __future__ import annotations
 
+from ..workshop import report, service
+from . import render
 from .common import action, settings
 
 
@@ -14,22 +16,16 @@ def task_workshop():
 
     @action
     def start():
-        from ..workshop.service import up
-
-        url = up(settings(), say=lambda m: print(m, flush=True))
+        url = service.up(settings(), say=lambda m: print(m, flush=True))
         print(f"workshop: open {url}", flush=True)
 
     @action
     def status():
-        from ..workshop.report import status as show
-
-        show(settings())
+        render.print_workshop(report.status(settings()), settings())
 
     @action
     def stop():
-        from ..workshop.service import stop as remove
-
-        remove(settings(), say=lambda m: print(m, flush=True))
+        service.stop(settings(), say=lambda m: print(m, flush=True))
 
     yield {"basename": "workshop", "doc": "start or update the workshop (JupyterHub, warm pool) at [workshop] port",
            "actions": [start], "uptodate": [False], "verbosity": 2}

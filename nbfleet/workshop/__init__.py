@@ -1,6 +1,15 @@
-"""Workshop mode: JupyterHub with a warm pool of servers for visitors without accounts (``doit workshop``).
+"""Workshop: JupyterHub with a warm pool of servers for visitors without accounts (``doit workshop``).
 
-``plan`` turns course.toml's [workshop] into what the workshop host should run (pure), ``service`` starts,
-updates and removes it through the Docker engine, ``report`` tells who is using it. The hub's own parts (the
-warm-pool login and the pool keeper) live in ``docker-stacks/workshop-hub/nbfleet_hub``, inside the hub image.
+In: ``course.toml`` [workshop], the workshop-notebook and workshop-hub images (``doit images``), the workshop host's
+engine. Out: a proxy, a hub and a pool of visitor servers on a Docker network of the workshop's own, a URL to share,
+and who is using it now.
+
+    plan      what the workshop host runs, from the settings (pure)
+    host      the workshop's host, its URL, its tokens, and the engine calls the workshop makes
+    hub_api   JupyterHub's REST API as the workshop reads it
+    service   start, update and remove the workshop
+    report    who uses it: visitors, pool servers, age, idle time, memory
+
+The hub's own parts (the warm-pool login and the pool keeper) live in ``docker-stacks/workshop-hub/nbfleet_hub``,
+inside the hub image.
 """

@@ -13,12 +13,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from .. import labels
 from ..errors import NbfleetError
 from ..settings import Settings
 
-WORKSHOP_LABEL = "nbfleet.workshop"
-ROLE_LABEL = "nbfleet.workshop.role"
-HASH_LABEL = "nbfleet.settings-hash"
 HUB_PORT = 8081
 PROXY_API_PORT = 8001
 PROXY_USER = "65534:65534"  # nobody: the proxy needs no privilege at all
@@ -52,7 +50,7 @@ class Names:
         return f"{self.tag}-workshop"
 
     def labels(self, role: str) -> dict[str, str]:
-        return {WORKSHOP_LABEL: self.tag, ROLE_LABEL: role}
+        return {labels.WORKSHOP: self.tag, labels.WORKSHOP_ROLE: role}
 
 
 def timings(idle_timeout: float) -> dict[str, float]:
@@ -150,6 +148,6 @@ def containers(settings: Settings, hub_image: str, hub_env: dict, secrets: dict,
     out = {}
     for spec in (proxy, hub):
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-        spec["labels"] = {**spec["labels"], HASH_LABEL: digest}
+        spec["labels"] = {**spec["labels"], labels.HASH: digest}
         out[spec["name"]] = spec
     return out

@@ -1,0 +1,188 @@
+"""What ``course.toml`` holds, section by section, as frozen objects (``course_toml.load`` fills them in)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ROOT_FALLBACK = ("teacher", 1000, 1000)  # a notebook server never runs as root
+
+
+@dataclass(frozen=True)
+class Course:
+    name: str = "A Jupyter course"
+    tag: str = "course"
+    roster: Path = Path("roster/users.csv")
+    students: Path = Path("students")
+    solutions: Path = Path("course/solutions")
+
+
+@dataclass(frozen=True)
+class Teacher:
+    user: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Base:
+    suite: str = "bookworm"
+    mirror: str = "http://deb.debian.org/debian"
+    variant: str = "minbase"
+    pull: str = ""  # e.g. "ubuntu:24.04" at a site with a registry: pulled instead of debootstrap
+
+
+@dataclass(frozen=True)
+class Images:
+    build: tuple[str, ...] = ("foundation", "base-notebook", "minimal-notebook", "pyspark-notebook", "course-notebook")
+    launch: str = "course-notebook"
+    prefix: str = "nbfleet"
+    course_packages: tuple[str, ...] = ()
+    course_apt_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Launch:
+    memory: int = 2 * 1024**3
+    admin_memory: int = 4 * 1024**3
+    cpus: float = 1.0
+    pids: int = 512
+    idle_window: float = 900.0
+    ready_timeout: float = 120.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    backend: str = "containers"  # or "swarm": each student one Swarm service, pinned to their host
+
+
+@dataclass(frozen=True)
+class Swarm:
+    """How the course runs on Docker Swarm (``launch.backend = "swarm"``)."""
+
+    manager: str = ""  # a host of `hosts` whose engine is a swarm manager; "" = the first host
+    reserve_memory: int = 0  # memory Swarm sets aside for each server (0: none; the limit still applies)
+    reserve_cpus: float = 0.0
+    registry: str = ""  # host[:port][/path]: the manager pushes the image there and nodes pull it ("": save/load)
+
+
+@dataclass(frozen=True)
+class Release:
+    teacher_only: tuple[str, ...] = ()
+    toc: bool = False
+
+
+@dataclass(frozen=True)
+class Collect:
+    deadlines: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mail:
+    template: Path = Path("course/invitation.txt")
+    sender: str = "teacher@example.org"
+    subject: str = "Your Jupyter server for {course}"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    starttls: bool = False
+    user: str = ""
+    password_env: str = "NBFLEET_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class RosterOptions:
+    password_length: int = 12  # new passwords: this many letters and digits, from `secrets`
+
+
+@dataclass(frozen=True)
+class Workshop:
+    """A workshop on JupyterHub: anyone with the link gets a running notebook server from a warm pool."""
+
+    host: str = "local"  # a host of `hosts`, or "local" (this machine's engine)
+    port: int = 8000
+    pool_size: int = 5  # servers started and waiting for visitors (0: start one when a visitor arrives)
+    max_visitors: int = 10  # visitors with a server at once; one more is told the workshop is full
+    memory: int = 1024**3  # per visitor
+    cpus: float = 0.5
+    pids: int = 512
+    idle_timeout: float = 600.0
+    max_age: float = 0.0  # 0: no limit
+    pool_refill: int = 2  # servers started at once while the pool refills
+    materials: Path = Path("course/workshop")
+    image: str = "workshop-notebook"
+    hub_image: str = "workshop-hub"
+
+
+@dataclass(frozen=True)
+class Grade:
+    """`doit grade:<a>`: each submission runs in a sandbox container with these limits (docs/grading.md)."""
+
+    parallel: int = 2  # sandboxes at once
+    memory: int = 1024**3  # per sandbox, also the room its copy of the submission has
+    cpus: float = 1.0
+    pids: int = 256
+    cell_timeout: float = 60.0
+    notebook_timeout: float = 600.0
+    overrides: Path = Path("grades/overrides.csv")  # the teacher's own scores, which survive a regrade
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``course.toml`` says, validated, with paths made absolute."""
+
+    root: Path
+    file: Path
+    course: Course
+    teacher: Teacher
+    base: Base
+    images: Images
+    launch: Launch
+    release: Release
+    collect: Collect
+    mail: Mail
+    roster: RosterOptions = RosterOptions()
+    workshop: Workshop = Workshop()
+    swarm: Swarm = Swarm()
+    grade: Grade = Grade()
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.root / "docker-stacks"
+
+    @property
+    def roster_file(self) -> Path:
+        return self.course.roster
+
+    @property
+    def hosts_file(self) -> Path:
+        return self.root / "hosts"
+
+    @property
+    def students_dir(self) -> Path:
+        return self.course.students
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.course.solutions
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A plain dict of one section, for doit's ``config_changed``: paths inside the course folder relative to it,
+        so that a course moved to another folder (or restored into a CI runner's workspace) is not rebuilt."""
+        obj = getattr(self, name)
+        return {f.name: _plain(getattr(obj, f.name), self.root) for f in fields(obj)}
+
+
+def _plain(value: Any, root: Path) -> Any:
+    if isinstance(value, Path):
+        return value.relative_to(root).as_posix() if value.is_relative_to(root) else str(value)
+    if isinstance(value, dt.datetime):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v, root) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v, root) for v in value]
+    return value

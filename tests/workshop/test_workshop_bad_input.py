@@ -1,0 +1,110 @@
+"""`doit workshop` with bad input: one line naming the key or file, a non-zero exit, and nothing started."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+
+import pytest
+
+from nbfleet.images import record as records
+from nbfleet.settings import Teacher
+from support.courses import random_course, write_course
+from support.doit import run as doit
+from support.engines import port_block
+from support.workshop import make_workshop_repo, remove_workshop, workshop_objects
+
+pytestmark = pytest.mark.docker
+
+
+def stand_in(name: str) -> dict:
+    """The record of an image no engine has (every check comes before an image is used)."""
+    return records.describe(name, "sha256:" + "0" * 64, ["nbfleet/x:latest", "nbfleet/x:000000000000"], 0,
+                            Teacher("teacher", 1000, 1000))
+
+
+def repo_with(tmp_path, workshop: str, records: bool = True):
+    """A course with [workshop] ``workshop``; image records that name no real image (every check comes before the
+    images are used, so nothing may get that far)."""
+    tag = random_course()
+    images = [stand_in("workshop-notebook"), stand_in("workshop-hub")]
+    repo = write_course(tmp_path / "course", tag, ["local local", "lab2 tcp://127.0.0.1:1"], images=images,
+                        tasks=("workshop",))
+    (repo / "course.toml").write_text((repo / "course.toml").read_text() + f"[workshop]\n{workshop}")
+    (repo / "course" / "workshop").mkdir(parents=True)
+    if not records:
+        shutil.rmtree(repo / "build" / "images")
+    return repo, tag
+
+
+def refused(repo, tag, docker_client, where: str, what: str) -> None:
+    result = doit(repo, "workshop")
+    errors = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.startswith("error:")]
+    assert result.returncode != 0
+    assert len(errors) == 1 and errors[0].startswith(f"error: {where}") and what in errors[0], result.stdout + result.stderr
+    assert workshop_objects(docker_client, tag) == []  # nothing started, no network, no volume
+
+
+def test_a_wrong_key_or_value(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, "pool_sise = 3\n")
+    refused(repo, tag, docker_client, "course.toml: workshop.pool_sise", "unknown key")
+    (repo / "course.toml").write_text((repo / "course.toml").read_text().replace("pool_sise = 3", 'memory = "lots"'))
+    refused(repo, tag, docker_client, "course.toml: workshop.memory", "not a memory size")
+
+
+def test_a_missing_materials_folder(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, "")
+    shutil.rmtree(repo / "course" / "workshop")
+    refused(repo, tag, docker_client, "course.toml: workshop.materials", "no such folder")
+
+
+def test_images_not_built_yet(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, "", records=False)
+    refused(repo, tag, docker_client, "image workshop-notebook", "run `doit images`")
+
+
+def test_a_pool_that_does_not_fit_in_memory(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, 'pool_size = 10\nmax_visitors = 1000\nmemory = "1g"\n')
+    refused(repo, tag, docker_client, "course.toml: workshop.max_visitors", "does not fit in the memory of host local")
+
+
+def test_a_port_in_use(tmp_path, docker_client):
+    port = port_block(1)
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", port))
+        taken.listen()
+        repo, tag = repo_with(tmp_path, f"port = {port}\npool_size = 1\nmax_visitors = 1\n")
+        refused(repo, tag, docker_client, "course.toml: workshop.port", f"port {port} is already in use")
+
+
+def test_an_unknown_or_unreachable_host(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, 'host = "lab9"\n')
+    refused(repo, tag, docker_client, "course.toml: workshop.host", "no host 'lab9' in the hosts file")
+    (repo / "course.toml").write_text((repo / "course.toml").read_text().replace('"lab9"', '"lab2"'))
+    refused(repo, tag, docker_client, "host lab2", "cannot reach the Docker engine")
+
+
+@pytest.mark.slow
+def test_a_hub_that_cannot_start_is_said_at_once_with_its_own_words(course_images, docker_client, tmp_path):
+    import io
+    import time
+
+    tag = random_course()
+    repo = make_workshop_repo(tmp_path / "course", tag, course_images, {"port": port_block(1), "pool_size": 1,
+                                                                       "max_visitors": 1, "memory": "256m"})
+    record = json.loads((repo / "build" / "images" / "workshop-hub.json").read_text())
+    broken = f"FROM {record['id']}\nRUN echo 'raise SystemExit(\"hub config broken on purpose\")' >> /etc/jupyterhub/jupyterhub_config.py\n"
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(broken.encode()), rm=True)
+    (repo / "build" / "images" / "workshop-hub.json").write_text(json.dumps(
+        {**record, "id": image.id, "tags": [record["tags"][0], f"nbfleet/workshop-hub:broken{image.id[7:15]}"]}))
+    try:
+        start = time.monotonic()
+        result = doit(repo, "workshop", timeout=600)
+        errors = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.startswith("error:")]
+        assert result.returncode != 0 and time.monotonic() - start < 120
+        assert len(errors) == 1 and f"{tag}-workshop-hub" in errors[0], result.stdout + result.stderr
+        assert "keeps restarting" in errors[0] or "stopped" in errors[0]
+    finally:
+        remove_workshop(docker_client, tag)
+        docker_client.images.remove(image.id, force=True)

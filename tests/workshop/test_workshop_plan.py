@@ -1,0 +1,182 @@
+"""Workshop mode's pure parts: the [workshop] settings, admission, the hub's settings and the pool keeper's rules."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from nbfleet.errors import NbfleetError
+from nbfleet.settings import load
+from nbfleet.workshop.plan import Names, check_fits, containers, generation, hub_settings, timings
+from support.repo import REPO
+
+sys.path.insert(0, str(REPO / "docker-stacks" / "workshop-hub"))
+pool = importlib.import_module("nbfleet_hub.pool")  # the keeper's rules, as the hub image runs them
+
+
+def course(tmp_path: Path, workshop: str = "") -> Path:
+    f = tmp_path / "course.toml"
+    f.write_text('[course]\ntag = "ws"\n[workshop]\n' + workshop)
+    return f
+
+
+def test_sample_course_workshop_defaults():
+    w = load(REPO / "course.toml").workshop
+    assert (w.port, w.memory, w.cpus, w.idle_timeout) == (8000, 1024**3, 0.5, 600)
+    assert w.materials == REPO / "course" / "workshop" and w.materials.is_dir()
+    assert {p.name for p in w.materials.glob("*.ipynb")} == {"python.ipynb", "r.ipynb", "octave.ipynb"}
+
+
+@pytest.mark.parametrize("text, key, what", [
+    ("port = 0\n", "port", "below the minimum"),
+    ("port = 70000\n", "port", "above the maximum"),
+    ('port = "8000"\n', "port", "not an integer"),
+    ("pool_size = -1\n", "pool_size", "below the minimum"),
+    ("pool_size = 20\nmax_visitors = 10\n", "pool_size", "more than max_visitors"),
+    ("max_visitors = 0\n", "max_visitors", "below the minimum"),
+    ('memory = "lots"\n', "memory", "not a memory size"),
+    ("cpus = 0\n", "cpus", "below the minimum"),
+    ('idle_timeout = "soon"\n', "idle_timeout", "not a duration"),
+    ("idle_timeout = -5\n", "idle_timeout", "negative"),
+    ('idle_timeout = "5s"\n', "idle_timeout", "too short"),
+    ('idle_timeout = "10m"\nmax_age = "5m"\n', "max_age", "shorter than idle_timeout"),
+    ("pool_refill = 0\n", "pool_refill", "below the minimum"),
+    ('host = "no such host!"\n', "host", "not a host name"),
+    ("poolsize = 3\n", "poolsize", "unknown key"),
+])
+def test_bad_workshop_settings_name_the_key(tmp_path, text, key, what):
+    with pytest.raises(NbfleetError) as err:
+        load(course(tmp_path, text))
+    assert err.value.where == f"course.toml: workshop.{key}"
+    assert what in err.value.what and "\n" not in str(err.value)
+
+
+def test_admission_refuses_what_does_not_fit(tmp_path):
+    s = load(course(tmp_path, 'pool_size = 4\nmax_visitors = 30\nmemory = "1g"\n'))
+    with pytest.raises(NbfleetError) as err:
+        check_fits(s, 8 * 1024**3, "lab1")
+    assert err.value.where == "course.toml: workshop.max_visitors"
+    assert "30 servers x 1.0 GiB = 30.0 GiB does not fit in the memory of host lab1 (8.0 GiB)" in err.value.what
+    check_fits(s, 31 * 1024**3, "lab1")  # fits: no error
+
+
+def test_short_idle_timeouts_shorten_activity_and_culling():
+    assert timings(600) == {"activity_interval": 150, "cull_every": 60, "poll_interval": 30}
+    t = timings(30)
+    assert t["activity_interval"] + t["cull_every"] <= 30 / 2 + 10
+    assert timings(86400)["activity_interval"] == 300  # never slower than JupyterHub's own default
+
+
+def test_hub_settings_and_containers(tmp_path):
+    s = load(course(tmp_path, 'memory = "512m"\ncpus = 0.25\nport = 8123\n'))
+    env = hub_settings(s, "nbfleet/workshop-notebook:abc", "sha256:1")
+    n = Names("ws")
+    assert env["network"] == n.network and env["hub_host"] == n.hub and env["memory"] == 512 * 1024**2
+    assert env["generation"] == generation("sha256:1", s) != generation("sha256:2", s)
+    specs = containers(s, "nbfleet/workshop-hub:def", env, {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock")
+    proxy, hub = specs[n.proxy], specs[n.hub]
+    assert proxy["ports"] == {"8123/tcp": 8123} and "ports" not in hub  # the hub is reached through the proxy only
+    assert proxy["user"] != "root" and proxy["cap_drop"] == ["ALL"]
+    assert hub["volumes"][n.volume]["bind"] == "/srv/jupyterhub"
+    assert all(spec["labels"]["nbfleet.workshop"] == "ws" for spec in specs.values())
+    # a changed setting changes the hash of the container it concerns
+    s2 = load(course(tmp_path, 'memory = "768m"\ncpus = 0.25\nport = 8123\n'))
+    specs2 = containers(s2, "nbfleet/workshop-hub:def", hub_settings(s2, "nbfleet/workshop-notebook:abc", "sha256:1"),
+                        {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock")
+    assert specs2[n.proxy]["labels"] == proxy["labels"]
+    assert specs2[n.hub]["labels"] != hub["labels"]
+
+
+def user(name, groups, server=None):
+    return {"name": name, "groups": groups, "servers": {"": server} if server else {}}
+
+
+READY = {"ready": True, "pending": None, "user_options": {"generation": "g1"}}
+STARTING = {"ready": False, "pending": "spawn", "user_options": {"generation": "g1"}}
+OLD = {"ready": True, "pending": None, "user_options": {"generation": "g0"}}
+
+
+def test_keeper_fills_the_pool_at_the_refill_rate():
+    todo = pool.plan([], pool_size=5, max_visitors=10, pool_refill=2, generation="g1")
+    assert (todo.start, todo.retire) == (2, [])
+    users = [user("visitora", ["pool"], STARTING), user("visitorb", ["pool"], READY)]
+    assert pool.plan(users, pool_size=5, max_visitors=10, pool_refill=2, generation="g1").start == 1
+
+
+def test_keeper_replaces_old_and_failed_servers_and_forgets_gone_visitors():
+    users = [user("visitorold", ["pool"], OLD), user("visitorfailed", ["pool"]),
+             user("visitorgone", ["visitors"]), user("visitorhere", ["visitors"], READY),
+             user("visitororphan", [])]
+    todo = pool.plan(users, pool_size=2, max_visitors=10, pool_refill=5, generation="g1")
+    assert sorted(todo.retire) == ["visitorfailed", "visitorgone", "visitorold", "visitororphan"]
+    assert todo.start == 2
+
+
+def test_keeper_never_starts_past_max_visitors():
+    users = [user(f"visitor{i}", ["visitors"], READY) for i in range(9)]
+    assert pool.plan(users, pool_size=5, max_visitors=10, pool_refill=5, generation="g1").start == 1
+    users.append(user("visitorx", ["visitors"], READY))
+    assert pool.plan(users, pool_size=5, max_visitors=10, pool_refill=5, generation="g1").start == 0
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["pool", "visitors", ""]),
+                          st.sampled_from(["ready", "starting", "old", "none"])), max_size=40),
+       st.integers(0, 20), st.integers(1, 30), st.integers(1, 5))
+def test_keeper_rounds_respect_every_bound(states, pool_size, max_visitors, refill):
+    pool_size = min(pool_size, max_visitors)
+    server = {"ready": READY, "starting": STARTING, "old": OLD, "none": None}
+    users = [user(f"visitor{i}", [g] if g else [], server[s]) for i, (g, s) in enumerate(states)]
+    todo = pool.plan(users, pool_size=pool_size, max_visitors=max_visitors, pool_refill=refill, generation="g1")
+    live_visitors = sum(1 for g, s in states if g == "visitors" and s != "none")
+    current_pool = sum(1 for g, s in states if g == "pool" and s in ("ready", "starting"))
+    starting = sum(1 for g, s in states if g == "pool" and s == "starting")
+    assert todo.start >= 0 and starting + todo.start <= max(refill, starting)
+    assert live_visitors + current_pool + todo.start <= max(max_visitors, live_visitors + current_pool)
+    assert current_pool + todo.start <= max(pool_size, current_pool)
+    retired = set(todo.retire)
+    for (g, s), u in zip(states, users, strict=True):
+        if g == "visitors" and s != "none":
+            assert u["name"] not in retired  # a visitor with a server is never touched by the keeper
+        if s == "starting":
+            assert u["name"] not in retired
+
+
+def test_status_rows_tell_visitors_from_pool_servers_and_idle_never_exceeds_age():
+    import datetime as dt
+
+    from nbfleet.workshop.hub_api import pool_counts
+    from nbfleet.workshop.report import rows
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    users = [
+        {"name": "visitora", "groups": ["visitors"], "last_activity": "2026-12-01T11:40:00Z",
+         "servers": {"": {"started": "2026-12-01T11:50:00Z", "last_activity": "2026-12-01T11:45:00Z", "pending": None}}},
+        {"name": "visitorb", "groups": ["pool"], "servers": {"": {"started": "2026-12-01T11:59:00Z",
+                                                                   "last_activity": "2026-12-01T11:59:30Z", "pending": None}}},
+        {"name": "visitorc", "groups": ["pool"], "servers": {"": {"started": None, "pending": "spawn"}}},
+        {"name": "visitord", "groups": ["visitors"], "servers": {}},  # culled: no row
+    ]
+    out = rows(users, "ws-workshop", lambda name: 50 * 1024**2 if name == "ws-workshop-visitora" else None, now)
+    assert [(r.user, r.role, r.container) for r in out] == [
+        ("visitora", "visitor", "ws-workshop-visitora"), ("visitorb", "pool", "ws-workshop-visitorb"),
+        ("visitorc", "starting", "ws-workshop-visitorc")]
+    assert (out[0].age, out[0].idle, out[0].memory) == (600.0, 600.0, 50 * 1024**2)  # clamped to its age
+    assert (out[1].age, out[1].idle) == (60.0, 30.0)
+    assert pool_counts(users) == {"visitors": 1, "free": 1, "starting": 1}
+    users[1]["servers"][""]["user_options"] = {"generation": "new"}
+    assert pool_counts(users, "new") == {"visitors": 1, "free": 1, "starting": 0}  # the old one starting: not counted
+
+
+def test_visitors_run_jupyterhub_singleuser_at_the_hubs_version():
+    def pin(image: str) -> str:
+        lines = (REPO / "docker-stacks" / image / "requirements.txt").read_text().splitlines()
+        return next(line.split("==")[1] for line in lines if line.startswith("jupyterhub=="))
+
+    assert pin("workshop-notebook") == pin("workshop-hub") == "6.1.1"
