@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..assignments.notebooks.markers import HIDDEN_TESTS, MarkerError, find_regions
 from ..assignments.notebooks.strip import strip_notebook
@@ -28,8 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOOSE_TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*tests?\b.*(?::\s*\d|\d\s*(?:points?|pts?)\b|:.*\bpoints?\b)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Graded:
+class Graded(NamedTuple):
     """One thing that earns points: a test (run by nbfleet) or an answer a person grades (``manual``)."""
 
     grade_id: str
@@ -47,9 +47,9 @@ class TeacherNotebook:
     keys: list[str | None]  # per cell: its grade id, else its cell id (None: neither)
     protected: set[int]  # indexes of the cells that are always the teacher's (tests, read-only cells)
     graded: dict[int, Graded]  # index -> what that cell earns
-    released: list[str] = field(default_factory=list)  # per cell: its source as students got it (hidden tests out)
-    hidden: dict[int, list[str]] = field(default_factory=dict)  # index -> the lines of its hidden tests
-    metadata: dict = field(default_factory=dict)
+    released: list[str]  # per cell: its source as students got it (hidden tests out)
+    hidden: dict[int, list[str]]  # index -> the lines of its hidden tests
+    metadata: dict
 
     @property
     def max_points(self) -> float:

@@ -8,7 +8,7 @@ with a note.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import NbfleetError
 from .cells import TeacherNotebook, claims_to_grade, grade_id_of, source_of
@@ -21,7 +21,7 @@ class Restored:
     notebook: dict
     where: dict[str, int]  # grade id -> index in ``notebook``
     notes: list[str]
-    placed: dict[int, int] = field(default_factory=dict)  # teacher's index -> index in ``notebook``
+    placed: dict[int, int]  # teacher's index -> index in ``notebook``
 
 
 def restore(teacher: TeacherNotebook, submitted: dict, where: str) -> Restored:

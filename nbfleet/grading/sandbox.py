@@ -24,6 +24,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import NbfleetError
 from ..labels import GRADING
@@ -33,8 +34,7 @@ RUNNER = Path(__file__).resolve().parents[1] / "inside" / "grade_runner.py"  # m
 START_MARGIN = 60.0  # seconds for the container and the first kernel to start, beyond the notebooks' own limits
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """What one sandbox may use."""
 
     memory: int  # bytes, also the size of /work

@@ -5,14 +5,13 @@ teacher's score."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .cells import ANSI, Graded, TeacherNotebook, source_of
 from .restore import Restored
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What one graded cell earned: ``points`` None means a person has to grade it."""
 
     grade_id: str

@@ -8,8 +8,8 @@ The 2016 upstream style (``FROM jupyter/base-notebook`` and ``ENV NB_USER dataca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import paths
 from ..errors import NbfleetError
@@ -24,8 +24,7 @@ _ENV_KV = re.compile(r"(?<![A-Za-z0-9_])(NB_USER|NB_UID|NB_GID)=(\"[^\"]*\"|'[^'
 _FROM = re.compile(r"^(\s*FROM\s+)(?:--platform=\S+\s+)?(\S+)(.*)$", re.I)
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     """One image of the chain as its Dockerfile declares it."""
 
     name: str

@@ -3,11 +3,10 @@ already written (pure allocation, then one atomic write of the roster file)."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import string
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import NbfleetError
 from .hosts import Host, load_hosts
@@ -86,13 +85,12 @@ def allocate(
             password = make_password()
         url = student_url(by_name[server], port, scheme)
         if (server, port, password, url) != (s.server, s.port, s.password, s.url):
-            s = dataclasses.replace(s, server=server, port=port, password=password, url=url)
+            s = s._replace(server=server, port=port, password=password, url=url)
         out.append(s)
     return out
 
 
-@dataclass(frozen=True)
-class Filled:
+class Filled(NamedTuple):
     """What ``doit roster`` did."""
 
     label: str

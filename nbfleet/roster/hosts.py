@@ -17,9 +17,8 @@ Pure Python and cheap: task creators parse this file while doit lists tasks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import paths
 from ..errors import NbfleetError
@@ -35,8 +34,7 @@ DEFAULT_CAPACITY = 50
 DEFAULT_PORTS = (20000, 20999)
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """One lab server: where its Docker engine answers and how many students it takes.
 
     ``tls`` is ``None`` or ``{"ca": path, "cert": path, "key": path}`` (absolute paths, the keys given) for a
@@ -51,6 +49,10 @@ class Host:
     course_root: str = ""
     tls: dict[str, str] | None = None
     shared: bool = True  # the course folder there is this machine's (same disk, or NFS); no: a disk of its own
+
+    def __hash__(self) -> int:
+        # a host is a dict key (assignments.host_folders groups students by host); its tls options are a dict
+        return hash((self.name, self.endpoint))
 
     @property
     def is_local(self) -> bool:

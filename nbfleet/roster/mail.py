@@ -15,8 +15,8 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import paths
 from ..errors import NbfleetError
@@ -29,8 +29,7 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
-@dataclass(frozen=True)
-class Invitation:
+class Invitation(NamedTuple):
     student: str
     to: str
     key: str  # sha256 of recipient, subject and text
@@ -140,8 +139,7 @@ def unsent(invitations: Sequence[Invitation], log: dict[str, dict]) -> list[Invi
     return [i for i in invitations if i.key not in log]
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     sent: list[str]
     failed: dict[str, str]  # student -> reason
 

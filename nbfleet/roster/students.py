@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import paths
 from ..errors import NbfleetError
@@ -28,8 +29,7 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9.-]
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Student:
+class Student(NamedTuple):
     """One row of the roster. ``server``, ``port``, ``password`` and ``url`` are None until ``doit roster`` fills them."""
 
     id: str
@@ -42,7 +42,7 @@ class Student:
     password: str | None
     url: str | None
     memory: int | None = None  # bytes; None: the course default from course.toml
-    line: int = field(default=0, compare=False)  # where the row starts in the file, for messages
+    line: int = 0  # where the row starts in the file, for messages
 
     @property
     def allocated(self) -> bool:

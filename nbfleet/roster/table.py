@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import NbfleetError
 from ..fs import write_private
@@ -20,8 +21,7 @@ from ..fs import write_private
 REQUIRED = ("SNumber", "Name", "LastName", "Email")
 
 
-@dataclass(frozen=True)
-class Columns:
+class Columns(NamedTuple):
     """The names of the columns nbfleet reads, for one course tag."""
 
     id: str

@@ -14,8 +14,8 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import labels
 from ..errors import NbfleetError
@@ -29,8 +29,7 @@ class HostUnreachable(NbfleetError):
     """The host's Docker engine does not answer."""
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(NamedTuple):
     """A container as the engine reports it in one list call (no inspect per container)."""
 
     name: str

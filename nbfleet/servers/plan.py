@@ -7,14 +7,12 @@ on this host) or pending (a student working right now is not interrupted by a re
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 KINDS = ("create", "recreate", "start", "unchanged", "remove", "pending")
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """What to do with one container."""
 
     kind: str

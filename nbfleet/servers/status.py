@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import paths, threads
 from ..errors import NbfleetError
@@ -20,8 +19,7 @@ from .manifest import read_manifest
 UNREACHABLE = "host unreachable"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One student's server as the teacher sees it."""
 
     student: str

@@ -10,7 +10,6 @@ import os
 import pwd
 import re
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +66,11 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
 
     c = r.section("course", {"name", "tag", "roster", "students", "solutions"})
     course = Course(
-        name=c.str("name", Course.name),
-        tag=c.match("tag", Course.tag, TAG_NAME, "a short lower-case name (letters, digits, - or _)"),
-        roster=c.path("roster", root, Course.roster),
-        students=c.path("students", root, Course.students),
-        solutions=c.path("solutions", root, Course.solutions),
+        name=c.str("name", Course().name),
+        tag=c.match("tag", Course().tag, TAG_NAME, "a short lower-case name (letters, digits, - or _)"),
+        roster=c.path("roster", root, Course().roster),
+        students=c.path("students", root, Course().students),
+        solutions=c.path("solutions", root, Course().solutions),
     )
 
     t = r.section("teacher", {"user", "uid", "gid"})
@@ -79,26 +78,26 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
 
     b = r.section("base", {"suite", "mirror", "variant", "pull"})
     base = Base(
-        suite=b.match("suite", Base.suite, re.compile(r"^[a-z]+$"), "a Debian suite name such as bookworm"),
-        mirror=b.match("mirror", Base.mirror, re.compile(r"^(https?|file)://\S+$"), "a mirror URL (http://…)"),
-        variant=b.match("variant", Base.variant, re.compile(r"^(minbase|buildd|fakechroot|-)$"), "a debootstrap variant"),
+        suite=b.match("suite", Base().suite, re.compile(r"^[a-z]+$"), "a Debian suite name such as bookworm"),
+        mirror=b.match("mirror", Base().mirror, re.compile(r"^(https?|file)://\S+$"), "a mirror URL (http://…)"),
+        variant=b.match("variant", Base().variant, re.compile(r"^(minbase|buildd|fakechroot|-)$"), "a debootstrap variant"),
         pull=b.str("pull", ""),
     )
 
     i = r.section("images", {"build", "launch", "prefix", "course_packages", "course_apt_packages"})
-    build = i.strlist("build", Images.build)
+    build = i.strlist("build", Images().build)
     for name in build:
         if not IMAGE_NAME.match(name):
             raise NbfleetError(i.where("build"), f"{name!r} is not a valid image name")
     if len(set(build)) != len(build):
         raise NbfleetError(i.where("build"), "an image is listed twice")
-    launch_image = i.str("launch", Images.launch if Images.launch in build else (build[-1] if build else ""))
+    launch_image = i.str("launch", Images().launch if Images().launch in build else (build[-1] if build else ""))
     if launch_image not in build:
         raise NbfleetError(i.where("launch"), f"image {launch_image!r} is not in images.build")
     images = Images(
         build=build,
         launch=launch_image,
-        prefix=i.match("prefix", Images.prefix, IMAGE_NAME, "a lower-case image name prefix"),
+        prefix=i.match("prefix", Images().prefix, IMAGE_NAME, "a lower-case image name prefix"),
         course_packages=i.strlist("course_packages", ()),
         course_apt_packages=i.strlist("course_apt_packages", ()),
     )
@@ -113,22 +112,22 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         if path is not None:
             _readable_file(path, la.where(key))
     launch = Launch(
-        memory=la.memory("memory", Launch.memory),
-        admin_memory=la.memory("admin_memory", Launch.admin_memory),
-        cpus=la.number("cpus", Launch.cpus, low=0.01),
-        pids=int(la.number("pids", Launch.pids, low=16, integer=True)),
-        idle_window=la.duration("idle_window", Launch.idle_window),
-        ready_timeout=la.duration("ready_timeout", Launch.ready_timeout, low=1),
+        memory=la.memory("memory", Launch().memory),
+        admin_memory=la.memory("admin_memory", Launch().admin_memory),
+        cpus=la.number("cpus", Launch().cpus, low=0.01),
+        pids=int(la.number("pids", Launch().pids, low=16, integer=True)),
+        idle_window=la.duration("idle_window", Launch().idle_window),
+        ready_timeout=la.duration("ready_timeout", Launch().ready_timeout, low=1),
         tls_cert=tls_cert,
         tls_key=tls_key,
-        backend=la.match("backend", Launch.backend, BACKEND, '"containers" or "swarm"'),
+        backend=la.match("backend", Launch().backend, BACKEND, '"containers" or "swarm"'),
     )
     sw = r.section("swarm", {"manager", "reserve_memory", "reserve_cpus", "registry"})
     swarm = Swarm(
-        manager=sw.str("manager", Swarm.manager),
-        reserve_memory=sw.memory("reserve_memory", Swarm.reserve_memory) if "reserve_memory" in sw.data else Swarm.reserve_memory,
-        reserve_cpus=sw.number("reserve_cpus", Swarm.reserve_cpus, low=0),
-        registry=sw.match("registry", Swarm.registry, REGISTRY, "a registry such as registry.example.org:5000 (or with a /path)"),
+        manager=sw.str("manager", Swarm().manager),
+        reserve_memory=sw.memory("reserve_memory", Swarm().reserve_memory) if "reserve_memory" in sw.data else Swarm().reserve_memory,
+        reserve_cpus=sw.number("reserve_cpus", Swarm().reserve_cpus, low=0),
+        registry=sw.match("registry", Swarm().registry, REGISTRY, "a registry such as registry.example.org:5000 (or with a /path)"),
     )
 
     re_ = r.section("release", {"teacher_only", "toc"})
@@ -139,59 +138,59 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
 
     m = r.section("mail", {"template", "sender", "subject", "smtp_host", "smtp_port", "starttls", "user", "password_env"})
     mail = Mail(
-        template=m.path("template", root, Mail.template),
-        sender=m.str("sender", Mail.sender),
-        subject=m.str("subject", Mail.subject),
-        smtp_host=m.str("smtp_host", Mail.smtp_host),
-        smtp_port=int(m.number("smtp_port", Mail.smtp_port, low=1, integer=True, high=65535)),
+        template=m.path("template", root, Mail().template),
+        sender=m.str("sender", Mail().sender),
+        subject=m.str("subject", Mail().subject),
+        smtp_host=m.str("smtp_host", Mail().smtp_host),
+        smtp_port=int(m.number("smtp_port", Mail().smtp_port, low=1, integer=True, high=65535)),
         starttls=m.bool("starttls", False),
         user=m.str("user", ""),
-        password_env=m.str("password_env", Mail.password_env),
+        password_env=m.str("password_env", Mail().password_env),
     )
     ro = r.section("roster", {"password_length"})
-    roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions.password_length, low=8, integer=True)))
-    g = r.section("grade", {f.name for f in fields(Grade)})
+    roster = RosterOptions(password_length=int(ro.number("password_length", RosterOptions().password_length, low=8, integer=True)))
+    g = r.section("grade", set(Grade._fields))
     grade = Grade(
-        parallel=int(g.number("parallel", Grade.parallel, low=1, integer=True, high=256)),
-        memory=g.memory("memory", Grade.memory),
-        cpus=g.number("cpus", Grade.cpus, low=0.01),
-        pids=int(g.number("pids", Grade.pids, low=32, integer=True)),
-        cell_timeout=g.duration("cell_timeout", Grade.cell_timeout, low=1),
-        notebook_timeout=g.duration("notebook_timeout", Grade.notebook_timeout, low=1),
-        overrides=g.path("overrides", root, Grade.overrides),
+        parallel=int(g.number("parallel", Grade().parallel, low=1, integer=True, high=256)),
+        memory=g.memory("memory", Grade().memory),
+        cpus=g.number("cpus", Grade().cpus, low=0.01),
+        pids=int(g.number("pids", Grade().pids, low=32, integer=True)),
+        cell_timeout=g.duration("cell_timeout", Grade().cell_timeout, low=1),
+        notebook_timeout=g.duration("notebook_timeout", Grade().notebook_timeout, low=1),
+        overrides=g.path("overrides", root, Grade().overrides),
     )
     return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster,
-                    _workshop(r.section("workshop", {f.name for f in fields(Workshop)}), root), swarm, grade)
+                    _workshop(r.section("workshop", set(Workshop._fields)), root), swarm, grade)
 
 
 def _workshop(w: Section, root: Path) -> Workshop:
     """The [workshop] section: ranges checked here, the host and the fit in memory when the workshop starts."""
-    host = w.match("host", Workshop.host, HOST_NAME, "a host name from `hosts` (or local)")
-    pool = int(w.number("pool_size", Workshop.pool_size, low=0, integer=True, high=1000))
-    most = int(w.number("max_visitors", Workshop.max_visitors, low=1, integer=True, high=1000))
+    host = w.match("host", Workshop().host, HOST_NAME, "a host name from `hosts` (or local)")
+    pool = int(w.number("pool_size", Workshop().pool_size, low=0, integer=True, high=1000))
+    most = int(w.number("max_visitors", Workshop().max_visitors, low=1, integer=True, high=1000))
     if pool > most:
         raise NbfleetError(w.where("pool_size"), f"{pool} waiting servers is more than max_visitors ({most}): "
                            "the pool never holds more servers than visitors may have")
-    idle = w.duration("idle_timeout", Workshop.idle_timeout)
+    idle = w.duration("idle_timeout", Workshop().idle_timeout)
     if idle < 10:
         raise NbfleetError(w.where("idle_timeout"), f"{idle:g} s is too short: a visitor reading a page would lose their server (at least 10s)")
-    age = w.duration("max_age", Workshop.max_age)
+    age = w.duration("max_age", Workshop().max_age)
     if age and age < idle:
         raise NbfleetError(w.where("max_age"), "is shorter than idle_timeout (0 means no limit)")
     return Workshop(
         host=host,
-        port=int(w.number("port", Workshop.port, low=1, integer=True, high=65535)),
+        port=int(w.number("port", Workshop().port, low=1, integer=True, high=65535)),
         pool_size=pool,
         max_visitors=most,
-        memory=w.memory("memory", Workshop.memory),
-        cpus=w.number("cpus", Workshop.cpus, low=0.01, high=256),
-        pids=int(w.number("pids", Workshop.pids, low=16, integer=True, high=4194304)),
+        memory=w.memory("memory", Workshop().memory),
+        cpus=w.number("cpus", Workshop().cpus, low=0.01, high=256),
+        pids=int(w.number("pids", Workshop().pids, low=16, integer=True, high=4194304)),
         idle_timeout=idle,
         max_age=age,
-        pool_refill=int(w.number("pool_refill", Workshop.pool_refill, low=1, integer=True, high=100)),
-        materials=w.path("materials", root, Workshop.materials),
-        image=w.match("image", Workshop.image, IMAGE_NAME, "an image name of images.build"),
-        hub_image=w.match("hub_image", Workshop.hub_image, IMAGE_NAME, "an image name of images.build"),
+        pool_refill=int(w.number("pool_refill", Workshop().pool_refill, low=1, integer=True, high=100)),
+        materials=w.path("materials", root, Workshop().materials),
+        image=w.match("image", Workshop().image, IMAGE_NAME, "an image name of images.build"),
+        hub_image=w.match("hub_image", Workshop().hub_image, IMAGE_NAME, "an image name of images.build"),
     )
 
 

@@ -1,17 +1,19 @@
-"""What ``course.toml`` holds, section by section, as frozen objects (``course_toml.load`` fills them in)."""
+"""What ``course.toml`` holds, section by section, as immutable records (``course_toml.load`` fills them in).
+
+Each section is a NamedTuple whose defaults are what a course.toml without that key gets (``Launch().memory``); a
+record costs far less to define than a frozen dataclass, and every doit run defines them all.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT_FALLBACK = ("teacher", 1000, 1000)  # a notebook server never runs as root
 
 
-@dataclass(frozen=True)
-class Course:
+class Course(NamedTuple):
     name: str = "A Jupyter course"
     tag: str = "course"
     roster: Path = Path("roster/users.csv")
@@ -19,23 +21,20 @@ class Course:
     solutions: Path = Path("course/solutions")
 
 
-@dataclass(frozen=True)
-class Teacher:
+class Teacher(NamedTuple):
     user: str
     uid: int
     gid: int
 
 
-@dataclass(frozen=True)
-class Base:
+class Base(NamedTuple):
     suite: str = "bookworm"
     mirror: str = "http://deb.debian.org/debian"
     variant: str = "minbase"
     pull: str = ""  # e.g. "ubuntu:24.04" at a site with a registry: pulled instead of debootstrap
 
 
-@dataclass(frozen=True)
-class Images:
+class Images(NamedTuple):
     build: tuple[str, ...] = ("foundation", "base-notebook", "minimal-notebook", "pyspark-notebook", "course-notebook")
     launch: str = "course-notebook"
     prefix: str = "nbfleet"
@@ -43,8 +42,7 @@ class Images:
     course_apt_packages: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     memory: int = 2 * 1024**3
     admin_memory: int = 4 * 1024**3
     cpus: float = 1.0
@@ -56,8 +54,7 @@ class Launch:
     backend: str = "containers"  # or "swarm": each student one Swarm service, pinned to their host
 
 
-@dataclass(frozen=True)
-class Swarm:
+class Swarm(NamedTuple):
     """How the course runs on Docker Swarm (``launch.backend = "swarm"``)."""
 
     manager: str = ""  # a host of `hosts` whose engine is a swarm manager; "" = the first host
@@ -66,19 +63,16 @@ class Swarm:
     registry: str = ""  # host[:port][/path]: the manager pushes the image there and nodes pull it ("": save/load)
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(NamedTuple):
     teacher_only: tuple[str, ...] = ()
     toc: bool = False
 
 
-@dataclass(frozen=True)
-class Collect:
-    deadlines: dict[str, dt.datetime] = field(default_factory=dict)
+class Collect(NamedTuple):
+    deadlines: dict[str, dt.datetime] = {}  # never changed in place: parse makes a new one
 
 
-@dataclass(frozen=True)
-class Mail:
+class Mail(NamedTuple):
     template: Path = Path("course/invitation.txt")
     sender: str = "teacher@example.org"
     subject: str = "Your Jupyter server for {course}"
@@ -89,13 +83,11 @@ class Mail:
     password_env: str = "NBFLEET_SMTP_PASSWORD"
 
 
-@dataclass(frozen=True)
-class RosterOptions:
+class RosterOptions(NamedTuple):
     password_length: int = 12  # new passwords: this many letters and digits, from `secrets`
 
 
-@dataclass(frozen=True)
-class Workshop:
+class Workshop(NamedTuple):
     """A workshop on JupyterHub: anyone with the link gets a running notebook server from a warm pool."""
 
     host: str = "local"  # a host of `hosts`, or "local" (this machine's engine)
@@ -113,8 +105,7 @@ class Workshop:
     hub_image: str = "workshop-hub"
 
 
-@dataclass(frozen=True)
-class Grade:
+class Grade(NamedTuple):
     """`doit grade:<a>`: each submission runs in a sandbox container with these limits (docs/grading.md)."""
 
     parallel: int = 2  # sandboxes at once
@@ -126,8 +117,7 @@ class Grade:
     overrides: Path = Path("grades/overrides.csv")  # the teacher's own scores, which survive a regrade
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything ``course.toml`` says, validated, with paths made absolute."""
 
     root: Path
@@ -173,7 +163,7 @@ class Settings:
         """A plain dict of one section, for doit's ``config_changed``: paths inside the course folder relative to it,
         so that a course moved to another folder (or restored into a CI runner's workspace) is not rebuilt."""
         obj = getattr(self, name)
-        return {f.name: _plain(getattr(obj, f.name), self.root) for f in fields(obj)}
+        return {key: _plain(getattr(obj, key), self.root) for key in obj._fields}
 
 
 def _plain(value: Any, root: Path) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import labels
 from ..errors import NbfleetError
@@ -22,8 +22,7 @@ PROXY_API_PORT = 8001
 PROXY_USER = "65534:65534"  # nobody: the proxy needs no privilege at all
 
 
-@dataclass(frozen=True)
-class Names:
+class Names(NamedTuple):
     """The Docker names of one course's workshop."""
 
     tag: str

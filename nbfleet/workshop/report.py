@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import threads
 from ..servers import engine
@@ -13,8 +14,7 @@ from .hub_api import VISITOR_GROUP, hub_users, pool_counts, server_of
 from .plan import Names
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One visitor or pool server."""
 
     user: str

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from nbfleet.assignments.host_folders import groups
 from nbfleet.errors import NbfleetError
 from nbfleet.roster.hosts import Host, load_hosts, parse_hosts
+from nbfleet.roster.students import Student
 from nbfleet.settings import load
 from support.repo import REPO
 
@@ -116,3 +118,13 @@ def test_a_hosts_path_that_is_a_folder_is_one_clear_line(sample_course):
     with pytest.raises(NbfleetError) as err:
         load_hosts(load(sample_course / "course.toml"))
     assert err.value.where == "hosts" and "cannot read it" in err.value.what
+
+
+def test_a_host_with_tls_files_and_a_disk_of_its_own_groups_its_students(tmp_path):
+    text = ("lab3 tcp://lab3.example:2376 shared=no course_root=/srv/c tls_ca=ca.pem tls_cert=cert.pem tls_key=key.pem\n"
+            "local local\n")
+    lab3, local = parse_hosts(text, "hosts", tmp_path)
+    row = Student("s1", "N", "L", "s1@example.org", False, "lab3", 20000, "pw", "http://lab3.example:20000/")
+    here, own = groups([lab3, local], [row, row._replace(id="s2", server="local")])
+    assert here == ["s2"] and own == {lab3: ["s1"]}
+

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 
 class Action(StrEnum):
@@ -64,8 +65,7 @@ def record_version(versions: list[str], digest: str) -> list[str]:
     return versions if digest in versions else [*versions, digest]
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """The plan (and after delivery, the outcome) for one student and one released file."""
 
     student: str

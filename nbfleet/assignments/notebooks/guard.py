@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .stubs import stub_lines
 
@@ -56,8 +56,7 @@ def secrets_from(region_lines: Iterable[str], public: str) -> frozenset[str]:
     return frozenset(out)
 
 
-@dataclass(frozen=True)
-class Leak:
+class Leak(NamedTuple):
     """Secret ``line`` found at ``place`` (e.g. ``cell 4 outputs``) of a released file."""
 
     place: str

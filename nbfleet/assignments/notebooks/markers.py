@@ -9,11 +9,10 @@ that is never closed: each of those would otherwise let a solution reach the stu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """One kind of region: what it is called and the marker texts that open and close it."""
 
     name: str
@@ -34,8 +33,7 @@ _EDGE_CHARS = "#%/;*!<>-=' \t"
 _PARTS = ("sol", "tion", "hid", "den", "test", "mar", "ark", "sch", "eme")
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """Lines ``begin`` and ``end`` (0-based indexes of the marker lines) enclose a region of ``kind``."""
 
     kind: Kind

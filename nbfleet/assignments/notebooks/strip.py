@@ -16,7 +16,7 @@ Rules (docs/stripping.md has them all, with every difference from nbgrader 0.9.6
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ...errors import NbfleetError
 from . import guard
@@ -28,8 +28,7 @@ DROPPED_NOTEBOOK_METADATA = ("celltoolbar", "widgets")  # widgets: the values so
 SAFE_CELL_METADATA = ("nbgrader", "deletable", "editable", "tags", "jupyter", "slideshow", "name", "trusted")
 
 
-@dataclass(frozen=True)
-class Stripped:
+class Stripped(NamedTuple):
     """A student notebook and what the leak guard needs to check it.
 
     ``region_lines``: every line that was inside a region (stripped, non-trivial); ``public``: the teacher's text
@@ -39,7 +38,7 @@ class Stripped:
     notebook: dict
     region_lines: frozenset[str]
     public: str
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def secrets(self) -> frozenset[str]:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...roster.hosts import Host
 
 NODE_DOWN = "node down"  # a Swarm node the manager reports down (its students' servers with it)
 
 
-@dataclass(frozen=True)
-class Server:
+class Server(NamedTuple):
     """A student's server as a backend reports it, from as few engine calls as it can.
 
     ``state`` uses Docker's container words (created, running, restarting, exited, dead, …) so that one plan
@@ -25,7 +23,7 @@ class Server:
     state: str
     student: str
     settings_hash: str
-    labels: dict = field(default_factory=dict)
+    labels: dict
     detail: str = ""
 
     @property
