@@ -90,6 +90,7 @@ def copy_into(fd: int, src) -> None:
 
 
 def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

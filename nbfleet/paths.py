@@ -64,6 +64,7 @@ def password_hashes(settings, host: str) -> Path:
 
 
 def status_page(settings) -> Path:
+    """The static status page ``doit status`` writes."""
     return settings.build_dir / "status.html"
 
 
@@ -73,6 +74,7 @@ def mail_dir(settings) -> Path:
 
 
 def mail_log(settings) -> Path:
+    """Which invitations were sent, keyed by a hash of each."""
     return mail_dir(settings) / "sent.json"
 
 
@@ -108,14 +110,17 @@ def submissions(settings, assignment: str) -> Path:
 
 
 def grades_dir(settings) -> Path:
+    """The grades, their tables and grading's own state."""
     return settings.build_dir / "grades"
 
 
 def grades_table(settings, assignment: str) -> Path:
+    """One row per student: points per test, total, late, notes."""
     return grades_dir(settings) / f"{assignment}.csv"
 
 
 def gradebook(settings) -> Path:
+    """Every assignment's total per student."""
     return grades_dir(settings) / "gradebook.csv"
 
 

@@ -24,6 +24,7 @@ CODE = ("inside/grade_runner.py", "grading/cells.py", "grading/restore.py", "gra
 
 
 def sha(data: bytes) -> str:
+    """The sha256 of ``data``, in hex."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -79,5 +80,6 @@ def load_assignment(settings, name: str) -> Assignment:
 
 
 def limits(settings) -> Limits:
+    """What each sandbox may use, from course.toml's [grade]."""
     g = settings.grade
     return Limits(g.memory, g.cpus, g.pids, g.cell_timeout, g.notebook_timeout)

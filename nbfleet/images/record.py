@@ -17,6 +17,7 @@ from ..fs import write_json
 
 
 def now() -> str:
+    """The time a record is written (UTC, to the second)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 

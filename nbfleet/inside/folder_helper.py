@@ -12,7 +12,6 @@ nothing a student changed ever touched), and prints one JSON line: the result.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import sys
@@ -43,10 +42,11 @@ def settings_for(job: dict) -> SimpleNamespace:
 
 
 def release(job: dict) -> dict:
+    """Deliver the released files to this host's students: every decision, the students not reached, files written."""
     s = settings_for(job)
     files = {name: JOB / "files" / name for name in job["files"]}
     report = deliver(s, job["assignment"], files, job["students"], restore=job["restore"], guarded=job["files"])
-    return {"decisions": [dict(dataclasses.asdict(d), action=d.action.value) for d in report.decisions],
+    return {"decisions": [dict(d._asdict(), action=d.action.value) for d in report.decisions],
             "blocked": report.blocked_students, "written": report.written}
 
 
@@ -61,6 +61,7 @@ def feedback(job: dict) -> dict:
 
 
 def collect(job: dict) -> dict:
+    """Snapshot this host's students' copies into /job/out/submissions/<a>/; what was collected of each."""
     report = collect_students(settings_for(job), job["assignment"], job["students"], write_manifest=False)
     return {"submissions": {s.student: s.as_dict() for s in report.submissions}}
 
@@ -84,11 +85,13 @@ def pack(job: dict) -> dict:
 
 
 def unpack(job: dict) -> dict:
+    """Put a student's folder, brought from another host, in its place here (see ``assignments.pack``)."""
     dest = Path(job["students_dir"]) / job["student"]
     return {"result": unpack_folder(JOB / "files" / "folder.tar", dest, (job["uid"], job["gid"]))}
 
 
 def main() -> int:
+    """Run the job in /job/job.json; print one JSON line (the result, or the error) and exit 0 or 1."""
     job = json.loads((JOB / "job.json").read_text())
     try:
         result = {"release": release, "feedback": feedback, "collect": collect, "look": look, "pack": pack, "unpack": unpack}[job["do"]](job)

@@ -180,6 +180,7 @@ def _ignore(signum, frame) -> None:
 
 
 def main() -> int:
+    """Read the job, run every notebook, print the signed answer (see the module docstring)."""
     _private()
     signal.signal(signal.SIGINT, _ignore)
     signal.signal(signal.SIGTERM, _ignore)

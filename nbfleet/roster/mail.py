@@ -125,6 +125,7 @@ def write_invitations(settings, students: Sequence) -> tuple[list[Invitation], l
 
 
 def read_log(path: Path) -> dict[str, dict]:
+    """The sent-log (empty when nothing was sent yet); NbfleetError when it is damaged."""
     try:
         log = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

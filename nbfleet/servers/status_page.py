@@ -14,6 +14,7 @@ COLUMNS = ("student", "host", "port", "state", "uptime", "last activity", "memor
 
 
 def human_duration(seconds: float | None) -> str:
+    """``4m 02s``, ``3h 05m``, ``2d 4h``: a duration as a teacher says it ("" when unknown)."""
     if seconds is None:
         return ""
     seconds = int(max(seconds, 0))
@@ -24,6 +25,7 @@ def human_duration(seconds: float | None) -> str:
 
 
 def human_bytes(n: int | None) -> str:
+    """``51.2 MiB``: a size as a teacher reads it ("" when unknown)."""
     if n is None:
         return ""
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -42,6 +44,7 @@ def ago(iso: str, now: dt.datetime | None = None) -> str:
 
 
 def cells(r: Row, now: dt.datetime | None = None) -> list[str]:
+    """One row of the status table, as text: the columns of ``COLUMNS``."""
     state = r.state + (" (working)" if r.working else "")
     if r.idle is not None:  # measured with the uptime, at the same instant
         activity = human_duration(r.idle) + " ago"

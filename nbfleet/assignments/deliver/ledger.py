@@ -43,6 +43,7 @@ def load_ledger(path: Path) -> dict:
 
 
 def ensure_ledger_dir(path: Path, owner) -> None:
+    """``<students>/.nbfleet/ledger/`` and its parent, the teacher's when we run as root."""
     for folder in (path.parent, path):
         if not folder.is_dir():
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
@@ -51,5 +52,6 @@ def ensure_ledger_dir(path: Path, owner) -> None:
 
 
 def write_ledger(path: Path, ledger: dict, owner) -> None:
+    """Write the ledger (atomic, durable), stamped with the time."""
     ledger["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_bytes(path, json.dumps(ledger, separators=(",", ":"), sort_keys=True).encode(), owner=owner)
