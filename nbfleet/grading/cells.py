@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..assignments.notebooks.markers import HIDDEN_TESTS, MarkerError, find_regions
@@ -38,8 +37,7 @@ class Graded(NamedTuple):
     task: bool = False  # nbgrader's task cell: read-only, its points given by a person
 
 
-@dataclass
-class TeacherNotebook:
+class TeacherNotebook(NamedTuple):
     """The teacher's version of one released notebook, as grading needs it."""
 
     name: str

@@ -8,14 +8,13 @@ with a note.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import NbfleetError
 from .cells import TeacherNotebook, claims_to_grade, grade_id_of, source_of
 
 
-@dataclass
-class Restored:
+class Restored(NamedTuple):
     """A submission with the teacher's cells put back: the notebook to run, where each graded cell is, and notes."""
 
     notebook: dict

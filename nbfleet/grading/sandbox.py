@@ -22,7 +22,6 @@ import json
 import secrets
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,8 +47,7 @@ class Limits(NamedTuple):
                 "cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout}
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What came back from one sandbox: per notebook the executed notebook and notes, or why nothing came back."""
 
     notebooks: dict[str, dict]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import paths
 from ..assignments.files import source_folder, student_files
@@ -28,8 +28,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
-class Assignment:
+class Assignment(NamedTuple):
     """What grading one assignment needs from the teacher's side."""
 
     name: str

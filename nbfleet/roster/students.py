@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,8 +52,7 @@ class Student(NamedTuple):
         return f"{self.name} {self.last_name}".strip()
 
 
-@dataclass
-class Roster:
+class Roster(NamedTuple):
     """A validated roster: the students in file order and what is needed to write it back."""
 
     students: list[Student]

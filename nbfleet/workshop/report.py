@@ -4,7 +4,6 @@ per server (``tasks.render`` shows them)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from .. import threads
@@ -51,8 +50,7 @@ def rows(users: list[dict], prefix: str, memory_of, now: dt.datetime | None = No
     return out
 
 
-@dataclass
-class Status:
+class Status(NamedTuple):
     """The workshop now: where it is, how many visitors and pool servers, and a row per server."""
 
     url: str

@@ -12,8 +12,8 @@ import secrets
 import stat
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from ...errors import NbfleetError
 from ...fs import (
@@ -87,8 +87,7 @@ def file_state(dir_fd: int, name: str, cached: list | None, now_ns: int) -> tupl
     return digest, fp, ([*fp, digest] if trusted(fp, now_ns) else None)
 
 
-@dataclass
-class Released:
+class Released(NamedTuple):
     """One released file, read once: its hash, its bytes (or its path when large), its revision."""
 
     name: str
@@ -106,8 +105,7 @@ class Released:
             copy_into(fd, src)
 
 
-@dataclass
-class Pending:
+class Pending(NamedTuple):
     """A temporary file written and waiting to be committed under its final name."""
 
     decision: Decision
