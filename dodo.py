@@ -5,6 +5,7 @@ Only task declarations live here; what each task does lives in nbfleet (nbfleet/
 
 from pathlib import Path
 
+from nbfleet import paths
 from nbfleet.tasks import common, grade, images, launch, release, roster, strip, workshop
 
 # The menu, in the order of the pipeline: `doit list` shows the tasks in the order they are defined here.
@@ -70,7 +71,7 @@ def task_workshop():
     return workshop.task_workshop()
 
 
-Path("build").mkdir(exist_ok=True)  # doit keeps its dependency database there
+Path(paths.DOIT_DB).parent.mkdir(exist_ok=True)  # doit keeps its dependency database in build/
 
 DOIT_CONFIG = {
     **common.DOIT_CONFIG,

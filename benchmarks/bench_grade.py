@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from nbfleet.grading.cells import test_line
 from support.courses import copy_records, copy_sample
 from support.doit import timed as _doit
 from support.edits import student_solves
@@ -54,8 +55,6 @@ def _course(root: Path, n: int) -> tuple[Path, list[str]]:
 
 def _with_nbgrader_metadata(path: Path) -> dict:
     """The teacher's notebook with nbgrader metadata on the cells nbfleet grades and the answer cells."""
-    from nbfleet.grading.cells import test_line
-
     nb = json.loads(path.read_text())
     for i, cell in enumerate(nb["cells"]):
         if (cell.get("metadata") or {}).get("nbgrader"):

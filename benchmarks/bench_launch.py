@@ -9,7 +9,7 @@
 2. A no-op `doit -n 4 launch` for 300 students on 4 hosts (this machine's engine + 3 more dockerds), manifests
    unchanged and containers running: the whole command as the teacher types it. 300 Jupyter servers do not fit
    beside the other engineers' work on this machine, so these containers run the tiny stand-in server image
-   (tests/hosts_fixtures.py); the no-op never talks to the servers, only to the engines. Naive: the Twente
+   (tests/support/engines.py); the no-op never talks to the servers, only to the engines. Naive: the Twente
    `manage_nbs.py start` check, `docker ps` parsed once per host, hosts one after the other over the CLI.
 """
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from nbfleet.assignments.deliver.apply import deliver
 from nbfleet.servers import engine as eng
 from nbfleet.settings import Teacher, parse
 from support.courses import copy_sample, read_record, teach, test_course, write_record
@@ -64,8 +65,6 @@ def _cp_loop(root: Path, ids: list[str]) -> float:
 
 
 def _deliver_rows(repeats: int) -> list[dict]:
-    from nbfleet.assignments.deliver.apply import deliver
-
     ids = [f"s{2000000 + i}" for i in range(STUDENTS)]
     fresh, again = [], []
     fresh_cp, again_cp = [], []

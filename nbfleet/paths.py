@@ -40,9 +40,14 @@ def wheelhouse(settings, image: str) -> Path:
     return settings.build_dir / "wheels" / image
 
 
+def image_records(settings) -> Path:
+    """The folder of the records ``doit images`` keeps, ``<image>.json`` each."""
+    return settings.build_dir / "images"
+
+
 def image_record(settings, image: str) -> Path:
     """The record ``doit images`` keeps of ``image`` (``root`` for the debootstrapped root image)."""
-    return settings.build_dir / "images" / f"{image}.json"
+    return image_records(settings) / f"{image}.json"
 
 
 def scratch(settings) -> Path:
@@ -94,6 +99,12 @@ def guard_dir(settings, assignment: str) -> Path:
 def guard_record(settings, assignment: str) -> Path:
     """Every file of the student version with the sha256 the leak guard passed."""
     return guard_dir(settings, assignment) / "guard.json"
+
+
+def retired(settings, assignment: str) -> list[Path]:
+    """Where an earlier nbfleet kept ``assignment``'s student version and guard records (``build/release/<a>/``,
+    ``build/strip/<a>/``): the next strip removes them, so no stale copy of a solution's lines stays behind."""
+    return [settings.build_dir / "release" / assignment, settings.build_dir / "strip" / assignment]
 
 
 def secrets_record(settings, assignment: str, name: str) -> Path:

@@ -27,12 +27,10 @@ from . import host_folders
 from .collect import Submission, collect, swap_in, write_collect_manifest
 from .deliver.apply import deliver
 from .deliver.decide import Action, Decision
-from .deliver.ledger import student_ledger
+from .deliver.ledger import FEEDBACK, student_ledger
 from .files import source_folder
 from .pack import safe_extract
 from .strip import stripped_files
-
-FEEDBACK = "feedback"  # the folder in each student's folder where their feedback lands: feedback/<a>/<page>
 
 
 @dataclass
@@ -42,7 +40,7 @@ class Reach:
     students: list  # the roster's
     here: list[str]  # ids served from this machine (their hosts share its course folder, and answered)
     own: dict  # Host -> ids, for each host with a disk of its own
-    helpers: dict  # host name -> host_folders.Helper
+    helpers: dict  # host name -> helper.Helper
     failed: dict  # host name -> why its students cannot be served
     waiting: dict  # student -> why: their folder has not followed them to their new host yet
 

@@ -28,13 +28,12 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import NbfleetError
-from ..fs import PARTIAL, Unsafe, open_dir, write_bytes
+from ..fs import PARTIAL, READ_FLAGS, Unsafe, open_dir, write_bytes
 from .deliver.apply import check_students
 from .deliver.ledger import ledger_path, load_ledger
 
 MANIFEST = "_manifest.json"
 SKIP_DIRS = {".ipynb_checkpoints"}
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NOATIME = getattr(os, "O_NOATIME", 0)
 CHUNK = 1 << 20
 
@@ -217,10 +216,10 @@ def _copy_tree(dir_fd: int, rel: str, out: Path, sub: Submission, versions) -> N
 def _open_read(dir_fd: int, name: str) -> int:
     if _NOATIME:
         try:
-            return os.open(name, _READ | _NOATIME, dir_fd=dir_fd)
+            return os.open(name, READ_FLAGS | _NOATIME, dir_fd=dir_fd)
         except PermissionError:  # O_NOATIME needs ownership or CAP_FOWNER
             pass
-    return os.open(name, _READ, dir_fd=dir_fd)
+    return os.open(name, READ_FLAGS, dir_fd=dir_fd)
 
 
 def _copy_file(dir_fd: int, name: str, out: Path) -> dict | None:

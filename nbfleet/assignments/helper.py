@@ -21,7 +21,7 @@ from ..servers import engine
 from ..servers.manifest import on_host
 
 # What the helper runs, relative to the nbfleet package: the folder helper and every nbfleet module it imports
-# (tests/assignments/test_inside_imports.py checks that this is exactly that, and only the standard library)
+# (tests/inside/test_inside_imports.py checks that this is exactly that, and only the standard library)
 SHIPPED = ("__init__.py", "errors.py", "fs.py", "paths.py", "assignments/__init__.py", "assignments/collect.py",
            "assignments/pack.py", "assignments/deliver/__init__.py", "assignments/deliver/apply.py",
            "assignments/deliver/decide.py", "assignments/deliver/ledger.py", "inside/__init__.py",

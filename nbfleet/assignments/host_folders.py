@@ -4,7 +4,7 @@ A host whose course folder is shared with this machine (``shared=yes``, the defa
 as on the Twente farm) is served here, directly, as before. For a host with a disk of its own (``shared=no``) the work
 goes through that host's Docker engine: one short-lived helper container per host and run, from the course image
 (moved there first if missing, as launch does), with the host's students folder mounted, runs nbfleet's own delivery
-or collect (``nbfleet.folder_helper``, shipped into the container with the modules it needs) on a bundle of the
+or collect (``nbfleet.inside.folder_helper``, shipped into the container with the modules it needs) on a bundle of the
 released files. One batch per host, never one engine call per student or file; the rules are the same code.
 
 A host claimed shared is checked: nbfleet writes a marker with a fresh token into this machine's students folder,

@@ -2,8 +2,8 @@
 disk of its own.
 
 The folder belongs to a student, who may swap a file for a link at any moment: it is packed by descriptor, never
-following a link, and unpacked beside its place before it is renamed into it. Standard library only: this module
-also runs inside helper containers (``nbfleet.inside.folder_helper``).
+following a link, and unpacked beside its place before it is renamed into it. Standard library and ``nbfleet.fs``
+only: this module also runs inside helper containers (``nbfleet.inside.folder_helper``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
+
+from ..fs import DIR_FLAGS, PARTIAL, READ_FLAGS
 
 
 def pack_folder(src: Path, tar_path: Path) -> int:
@@ -26,7 +28,7 @@ def pack_folder(src: Path, tar_path: Path) -> int:
     import tarfile  # only when a folder moves: tarfile costs milliseconds that `doit list` need not pay
 
     count = 0
-    root = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    root = os.open(src, DIR_FLAGS)
     try:
         with tarfile.open(tar_path, "w") as tar:
             for top, _dirs, files, dir_fd in os.fwalk(".", dir_fd=root, follow_symlinks=False):
@@ -37,7 +39,7 @@ def pack_folder(src: Path, tar_path: Path) -> int:
                 tar.addfile(info)
                 for name in sorted(files):
                     try:
-                        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+                        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
                     except OSError:  # a link (ELOOP), or gone: not packed
                         continue
                     with os.fdopen(fd, "rb") as fh:
@@ -61,7 +63,7 @@ def unpack_folder(tar_path: Path, dest: Path, owner: tuple[int, int] | None) -> 
     renamed to ``.nbfleet/replaced/<id>-<time>`` in the same students folder, where no student sees it, and the
     answer says so.
     """
-    tmp = dest.with_name(f".nbfleet-partial.move-{dest.name}-{secrets.token_hex(4)}")
+    tmp = dest.with_name(f"{PARTIAL}move-{dest.name}-{secrets.token_hex(4)}")
     tmp.mkdir(parents=True)
     kept = ""
     try:

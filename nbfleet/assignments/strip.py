@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from .. import paths
 from ..errors import NbfleetError
 from ..fs import copy_file, write_bytes
-from .files import source_folder, student_files
+from .files import student_files
 from .notebook_file import notebook_bytes, read_notebook
 from .notebooks import guard
 from .notebooks.strip import strip_notebook
@@ -112,6 +113,8 @@ def guard_assignment(settings, assignment: str) -> dict:
         )
     summary = {"assignment": assignment, "secrets": len(secrets), "files": checked}
     write_bytes(paths.guard_record(settings, assignment), json.dumps(summary, indent=1, sort_keys=True).encode())
+    for folder in paths.retired(settings, assignment):
+        shutil.rmtree(folder, ignore_errors=True)
     return summary
 
 
@@ -135,7 +138,6 @@ def _record(name: str, shown: str, region_lines: list[str], public: str) -> byte
 def stripped_files(settings, assignment: str) -> tuple[dict[str, Path], dict[str, str]]:
     """What the stripping step passed: the student version's files (name -> ``build/stripped/<a>/<name>``) and the
     sha256 the leak guard checked of each; NbfleetError when ``doit strip:<a>`` has not run since they changed."""
-    source_folder(settings, assignment)
     folder = paths.stripped(settings, assignment)
     files = {name: folder / name for name in student_files(settings, assignment)}
     record = paths.guard_record(settings, assignment)

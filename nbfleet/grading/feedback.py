@@ -18,7 +18,7 @@ CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 
 
-def escape(text: str) -> str:
+def _escape(text: str) -> str:
     """``text`` safe inside HTML (the html module, with its entities table, loads only when a page is made)."""
     import html
 
@@ -31,8 +31,8 @@ def _points(value: float | None) -> str:
 
 def _result_cell(result, index: int) -> dict:
     mark = "✔" if result.points is not None and result.points >= result.max_points else ("…" if result.points is None else "✘")
-    why = f" — {escape(result.why)}" if result.why else ""
-    text = f"**{mark} {escape(result.grade_id)}: {_points(result.points)} / {result.max_points:g} points**{why}"
+    why = f" — {_escape(result.why)}" if result.why else ""
+    text = f"**{mark} {_escape(result.grade_id)}: {_points(result.points)} / {result.max_points:g} points**{why}"
     return {"cell_type": "markdown", "metadata": {}, "source": text, "id": f"result-{index}"}
 
 
@@ -49,18 +49,18 @@ def feedback_notebook(title: str, executed: dict, where: dict[str, int], results
         cells.append(cell)
         if index in cell_notes and index not in by_index:
             cells.append({"cell_type": "markdown", "metadata": {}, "id": f"note-{index}",
-                          "source": f"*grader: {escape(cell_notes[index])}*"})
+                          "source": f"*grader: {_escape(cell_notes[index])}*"})
         if index in by_index:
             cells.append(_result_cell(by_index[index], index))
     got = [r.points for r in results]
     total = "to be completed by the teacher" if None in got else f"{sum(got):g}"
     top = sum(r.max_points for r in results)
-    lines = [f"# Feedback: {escape(title)}", "", f"**Points: {total} / {top:g}**", "",
+    lines = [f"# Feedback: {_escape(title)}", "", f"**Points: {total} / {top:g}**", "",
              "| test | points | why |", "|---|---|---|"]
-    lines += [f"| {escape(r.grade_id)} | {_points(r.points)} / {r.max_points:g} | {escape(r.why).replace('|', '&#124;')} |"
+    lines += [f"| {_escape(r.grade_id)} | {_points(r.points)} / {r.max_points:g} | {_escape(r.why).replace('|', '&#124;')} |"
               for r in results]
     if notes:
-        lines += ["", "Notes from the grader:", ""] + [f"- {escape(n)}" for n in notes]
+        lines += ["", "Notes from the grader:", ""] + [f"- {_escape(n)}" for n in notes]
     nb["cells"] = [{"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines), "id": "feedback-summary"}] + cells
     return nb
 

@@ -50,11 +50,12 @@ class GradeReport:
     leftovers: int = 0
     failed: list[str] = field(default_factory=list)  # students the engine could not grade (graded again next run)
     undelivered: list[str] = field(default_factory=list)  # feedback waiting for its student's folder
+    table_file: str = ""  # where the table is written, as the teacher knows it
 
     def summary(self) -> str:
         n = 0 if self.table is None else len(self.table)
         return (f"{self.assignment}: {len(self.graded)} graded in sandboxes, {self.unchanged} unchanged, "
-                f"{len(self.problems)} to look at, {n} in build/grades/{self.assignment}.csv")
+                f"{len(self.problems)} to look at, {n} in {self.table_file}")
 
 
 def _load_state(path: Path) -> dict:
@@ -83,7 +84,7 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
         raise NbfleetError(f"grade:{name} --student {student}", f"{student} is not among the collected students of {name}")
     spath = paths.grading_state(settings, name)
     state = _load_state(spath)
-    report = GradeReport(name)
+    report = GradeReport(name, table_file=paths.shown(paths.grades_table(settings, name), settings.root))
     todo = []
     left_for_later = False  # a --student run leaves the others that changed for the next run
     for sid, entry in sorted(entries.items()):
@@ -145,7 +146,7 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     report.problems = {sid: r["problem"] for sid, r in sorted(state.items()) if r.get("problem")}
     report.table = assignment_table(name, state, a.tests, overrides)
     write_table(report.table, paths.grades_table(settings, name))
-    write_table(gradebook(paths.grades_dir(settings), assignments(settings)), paths.gradebook(settings))
+    write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
     # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
     pending = {sid: {nb: Path(p) for nb, p in r["feedback"].items()} for sid, r in state.items()
                if r.get("feedback") and not r.get("delivered") and all(Path(p).is_file() for p in r["feedback"].values())}

@@ -18,11 +18,11 @@ import io
 import math
 from pathlib import Path
 
+from .. import paths
 from ..errors import NbfleetError
 from ..fs import write_text
 
 OVERRIDE_COLUMNS = ["assignment", "student", "test", "points", "comment"]
-GRADEBOOK = "gradebook.csv"
 
 
 def read_overrides(path: Path, shown: str) -> list[dict]:
@@ -115,13 +115,13 @@ def write_table(table, path: Path) -> None:
     write_text(path, table.to_csv(index=False))
 
 
-def gradebook(grades_dir: Path, assignments: list[str]):
+def gradebook(settings, assignments: list[str]):
     """Across assignments: one row per student, each assignment's total and late flag, and the sum (a DataFrame)."""
     import pandas as pd
 
     book = None
     for a in assignments:
-        path = grades_dir / f"{a}.csv"
+        path = paths.grades_table(settings, a)
         if not path.is_file():
             continue
         t = pd.read_csv(path, dtype={"student": str})[["student", "total", "max", "late"]]

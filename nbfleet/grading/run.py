@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from .. import paths
 from ..assignments.notebook_file import notebook_bytes, read_notebook
 from ..errors import NbfleetError
 from ..fs import write_text
@@ -27,7 +28,7 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
     try:
         for nb_name, teacher in a.notebooks.items():
             path = submitted / nb_name
-            shown = f"build/submissions/{a.name}/{sid}/{nb_name}"
+            shown = paths.shown(path, settings.root)
             if not path.is_file():
                 absent.append(nb_name)
                 continue
@@ -42,7 +43,7 @@ def grade_one(settings, a: Assignment, sid: str, entry: dict, submitted: Path, w
     try:
         folder = _prepare(work, submitted, a, restored)
     except OSError as exc:
-        record["problem"] = f"build/submissions/{a.name}/{sid}: cannot copy it for the sandbox: {exc.strerror or exc}"
+        record["problem"] = f"{paths.shown(submitted, settings.root)}: cannot copy it for the sandbox: {exc.strerror or exc}"
         return record, {}
     outcome = run_submission(client, a.image["id"], folder, work / "job", sorted(restored), limits(settings),
                              (settings.teacher.uid, settings.teacher.gid), label)

@@ -42,10 +42,6 @@ class Limits(NamedTuple):
     cell_timeout: float  # seconds
     notebook_timeout: float
 
-    def as_dict(self) -> dict:
-        return {"memory": self.memory, "cpus": self.cpus, "pids": self.pids,
-                "cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout}
-
 
 class Outcome(NamedTuple):
     """What came back from one sandbox: per notebook the executed notebook and notes, or why nothing came back."""

@@ -74,7 +74,7 @@ def load_assignment(settings, name: str) -> Assignment:
     if not notebooks:
         raise NbfleetError(str(source_folder(settings, name)), "no notebook to grade in this assignment")
     image = record.launch_image(settings)
-    h.update(f"image {image['id']}\nlimits {json.dumps(limits(settings).as_dict(), sort_keys=True)}\ncode {code_version()}\n".encode())
+    h.update(f"image {image['id']}\nlimits {json.dumps(limits(settings)._asdict(), sort_keys=True)}\ncode {code_version()}\n".encode())
     return Assignment(name, notebooks, data, h.hexdigest(), image)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import NbfleetError
 from .stacks import ROOT, Stage
+from .wheels import HOST_BUILT, PINNED
 
 CONTEXT_SKIP = {"Dockerfile", "requirements.txt", "exclude.txt"}  # inputs of nbfleet itself, not of the build
 MATERIALS = "materials"  # the workshop's materials in the workshop image's build context
@@ -47,7 +48,7 @@ def wheel_files(wheels: Path) -> dict[str, Path]:
     """An image's wheelhouse by name in the context (``wheels/``): wheels built here first, then the downloaded ones
     (pip download may have left an older copy of a host-built wheel in the wheelhouse itself)."""
     files: dict[str, Path] = {}
-    for whl in [*sorted(wheels.glob("host-built/*.whl")), *sorted(wheels.glob("*.whl")), wheels / "pinned.txt"]:
+    for whl in [*sorted(wheels.glob(f"{HOST_BUILT}/*.whl")), *sorted(wheels.glob("*.whl")), wheels / PINNED]:
         if whl.is_file():
             files.setdefault(f"wheels/{whl.name}", whl)
     return files

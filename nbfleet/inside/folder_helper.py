@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 from nbfleet.assignments.collect import collect as collect_students
 from nbfleet.assignments.deliver.apply import deliver
-from nbfleet.assignments.deliver.ledger import student_ledger
+from nbfleet.assignments.deliver.ledger import FEEDBACK, student_ledger
 from nbfleet.assignments.pack import pack_folder, unpack_folder
 from nbfleet.errors import NbfleetError
 
@@ -56,7 +56,7 @@ def feedback(job: dict) -> dict:
     written = 0
     for sid in job["students"]:
         files = {rel.split("/", 1)[1]: JOB / "files" / rel for rel in job["files"] if rel.split("/", 1)[0] == sid}
-        written += deliver(s, "feedback", files, [sid], ledger_name=student_ledger("feedback", job["assignment"], sid)).written
+        written += deliver(s, FEEDBACK, files, [sid], ledger_name=student_ledger(FEEDBACK, job["assignment"], sid)).written
     return {"written": written}
 
 

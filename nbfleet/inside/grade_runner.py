@@ -1,4 +1,4 @@
-"""Runs inside a grading sandbox (``nbfleet.sandbox``): execute one submission's notebooks and print the result.
+"""Runs inside a grading sandbox (``nbfleet.grading.sandbox``): execute one submission's notebooks and print the result.
 
 It runs with the course image's own Python, nbclient and nbformat, as the container's first process (PID 1), and
 needs nothing else of nbfleet. It reads its job from the environment (``NBFLEET_JOB``: the notebooks to run and the

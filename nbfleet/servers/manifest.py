@@ -27,7 +27,6 @@ from ..roster.students import load_roster
 
 TLS_DIR = "/etc/nbfleet/tls"
 SERVER_PORT = 8888  # where Jupyter listens inside every image (the image contract)
-BACKENDS = ("containers", "swarm")
 
 
 def container_name(tag: str, student_id: str) -> str:

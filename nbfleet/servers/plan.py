@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-KINDS = ("create", "recreate", "start", "unchanged", "remove", "pending")
-
 
 class Step(NamedTuple):
     """What to do with one container."""

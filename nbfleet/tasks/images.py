@@ -20,7 +20,7 @@ from ..images import record
 from ..images.build import build_image, build_root
 from ..images.context import context_files, extra_context
 from ..images.stacks import ROOT, discover, patch
-from ..images.wheels import read_pins
+from ..images.wheels import ALL_PINS, PINNED, read_pins
 from ..images.wheels import resolve as resolve_wheels
 from .common import action, dep, deps, fails_with, settings
 
@@ -130,7 +130,7 @@ def task_wheels():
         exclude = _exclude_file(stage, stages)
         inputs = [paths.image_record(s, stage.parent)] + [p for p in (requirements, exclude) if p and p.is_file()]
         if ancestor:
-            inputs.append(paths.wheelhouse(s, ancestor) / "all-pins.txt")
+            inputs.append(paths.wheelhouse(s, ancestor) / ALL_PINS)
         local = []
         config = {}
         if stage.name == s.images.launch:
@@ -148,7 +148,7 @@ def task_wheels():
             reqs = requirements.read_text().splitlines() if requirements.is_file() else []
             if stage.name == s.images.launch:
                 reqs += list(s.images.course_packages)
-            parent_pins = read_pins(paths.wheelhouse(s, ancestor) / "all-pins.txt") if ancestor else {}
+            parent_pins = read_pins(paths.wheelhouse(s, ancestor) / ALL_PINS) if ancestor else {}
             excluded = set(_lines(exclude)) if exclude else set()
             new = resolve_wheels(folder, reqs, python=parent["python"], glibc=parent["glibc"] or "2.17",
                                  parent_pins=parent_pins, exclude=excluded, local_projects=local,
@@ -160,7 +160,7 @@ def task_wheels():
             "doc": f"resolve {stage.name}'s wheels",
             "actions": [resolve],
             "file_dep": deps(inputs),
-            "targets": deps([folder / "pinned.txt", folder / "all-pins.txt"]),
+            "targets": deps([folder / PINNED, folder / ALL_PINS]),
             "uptodate": [config_changed(config)],
             "verbosity": 2,
         }
@@ -182,7 +182,7 @@ def task_images():
             continue
         inputs += outside.values()
         if _has_wheels(stage):
-            inputs.append(wheels / "pinned.txt")
+            inputs.append(wheels / PINNED)
         extra = {"apt": list(s.images.course_apt_packages)} if stage.name == s.images.launch else {}
         if outside:  # a file taken out of the materials is a change too (file_dep only sees files that are there)
             extra["context"] = sorted(outside)

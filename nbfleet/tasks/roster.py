@@ -41,7 +41,7 @@ def _warn_if_tracked(path: Path, root: Path) -> None:
     except (OSError, subprocess.TimeoutExpired):
         return  # no git here: nothing can be committed by accident
     if tracked:
-        rel = path.relative_to(root) if path.is_relative_to(root) else path
+        rel = paths.shown(path, root)
         sys.stderr.write(
             f"warning: {rel} now holds passwords and git tracks it: run `git rm --cached {rel}` before your next "
             "commit (the file stays; roster/.gitignore then keeps it out of git)\n"

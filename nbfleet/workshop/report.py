@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from .. import threads
 from ..servers import engine
+from ..servers.activity import times
 from .host import WorkshopHost, public_url, tokens, workshop_host
 from .hub_api import VISITOR_GROUP, hub_users, pool_counts, server_of
 from .plan import Names
@@ -24,13 +25,6 @@ class Row(NamedTuple):
     memory: int | None  # bytes
 
 
-def _seconds_since(iso: str | None, now: dt.datetime) -> float | None:
-    if not iso:
-        return None
-    when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return max(0.0, (now - when).total_seconds())
-
-
 def rows(users: list[dict], prefix: str, memory_of, now: dt.datetime | None = None) -> list[Row]:
     """A row per server; ``memory_of(container name)`` asks the engine (None when it cannot tell)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -42,10 +36,8 @@ def rows(users: list[dict], prefix: str, memory_of, now: dt.datetime | None = No
         groups = user.get("groups", [])
         role = "visitor" if VISITOR_GROUP in groups or not groups else ("starting" if server.get("pending") else "pool")
         container = f"{prefix}-{user['name']}"
-        age = _seconds_since(server.get("started"), now)
-        idle = _seconds_since(server.get("last_activity") or user.get("last_activity"), now)
-        if age is not None and idle is not None:
-            idle = min(idle, age)  # both at the same instant: never idle for longer than it exists
+        age, idle = times({"started": server.get("started"),
+                           "last_activity": server.get("last_activity") or user.get("last_activity")}, now)
         out.append(Row(user["name"], role, container, age, idle, memory_of(container)))
     return out
 

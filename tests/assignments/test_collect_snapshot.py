@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from nbfleet.assignments.classroom import collect_assignment
 from nbfleet.assignments.collect import MANIFEST, collect, is_late
@@ -17,6 +18,7 @@ from nbfleet.assignments.deliver.apply import deliver
 from nbfleet.errors import NbfleetError
 from nbfleet.paths import submissions
 from nbfleet.settings import parse
+from nbfleet.tasks.render import print_collect
 
 DEADLINE = dt.datetime(2026, 12, 18, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 BEFORE = (DEADLINE - dt.timedelta(days=1)).timestamp()
@@ -95,10 +97,6 @@ def test_collect_snapshots_with_manifest_and_late_flag(course, tmp_path):
     assert s3["last_change"] is None
     assert s4["missing"] is True and s4["files"] == {}
     assert {s.student: s.late for s in report.submissions} == {"s1": False, "s2": True, "s3": False, "s4": False}
-
-    from rich.console import Console
-
-    from nbfleet.tasks.render import print_collect
 
     text = io.StringIO()
     print_collect(report, Console(file=text, width=200))

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from nbfleet.assignments.classroom import release_assignment
 from nbfleet.assignments.deliver import apply as delivery
@@ -18,6 +19,7 @@ from nbfleet.assignments.deliver.ledger import ledger_path
 from nbfleet.errors import NbfleetError
 from nbfleet.fs import PARTIAL
 from nbfleet.settings import parse
+from nbfleet.tasks.render import print_release
 
 UID, GID = 1000, 1000
 STUDENTS = ["s1234567", "s2345678", "s3456789"]
@@ -101,9 +103,6 @@ def test_delivery_unchanged_file_is_updated_changed_file_never_touched(course, t
     assert actions(report, "s1234567") == {"problem1.ipynb": "update", "problem2.ipynb": "unchanged"}
 
     out = io.StringIO()
-    from rich.console import Console
-
-    from nbfleet.tasks.render import print_release
 
     print_release(report, Console(file=out, width=200))
     text = out.getvalue()

@@ -18,7 +18,7 @@ import pytest
 from nbfleet import settings as settings_module
 from nbfleet.images import record as records
 from nbfleet.settings import Teacher
-from support.courses import retag, teach
+from support.courses import read_record, retag, teach
 from support.doit import errors, write_dodo
 from support.doit import run as doit
 from support.edits import student_adds_a_note, teacher_adds_a_hint
@@ -49,7 +49,7 @@ def servers(course: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def record(course_images, second_engine) -> dict:
     """base-notebook (it has python3), not yet on the second engine: the first release must move it there."""
-    rec = json.loads((course_images / "build" / "images" / "base-notebook.json").read_text())
+    rec = read_record(course_images, "base-notebook")
     try:
         second_engine.client.images.remove(rec["id"], force=True)
     except Exception:  # noqa: BLE001 - not there

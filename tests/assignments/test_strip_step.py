@@ -16,7 +16,7 @@ from nbfleet.assignments.files import student_files
 from nbfleet.assignments.notebook_file import read_notebook
 from nbfleet.assignments.strip import guard_assignment, strip_file
 from nbfleet.errors import NbfleetError
-from nbfleet.paths import secrets_record, stripped
+from nbfleet.paths import retired, secrets_record, stripped
 from support.doit import run as doit
 from support.doit import write_dodo
 
@@ -158,6 +158,21 @@ def test_the_guard_removes_files_that_are_no_longer_released(course):
     summary = guard_assignment(course, "assignment1")
     assert sorted(summary["files"]) == ["problem1.ipynb", "problem2.ipynb"]
     assert sorted(p.name for p in stripped(course, "assignment1").rglob("*")) == ["problem1.ipynb", "problem2.ipynb"]
+
+
+def test_stripping_removes_what_an_earlier_nbfleet_kept_under_its_old_names(course):
+    kept = [course.build_dir / "release" / "assignment1", course.build_dir / "strip" / "assignment1"]
+    other = course.build_dir / "release" / "assignment2" / "problem1.ipynb"
+    for folder in kept:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "problem1.ipynb.secrets.json").write_text('{"region_lines": ["the solution"]}')
+    other.parent.mkdir(parents=True)
+    other.write_text("{}")
+    assert retired(course, "assignment1") == kept
+    release_all(course)
+    assert not any(folder.exists() for folder in kept)
+    assert other.is_file(), "only the stripped assignment's own leftovers go"
+    assert (stripped(course, "assignment1") / "problem1.ipynb").is_file()
 
 
 def test_read_notebook_returns_v4_nodes(course):

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from support.courses import read_record
 from support.doit import ok
 from support.doit import run as doit
 from support.edits import edit_cell, student_adds_a_note, student_solves
@@ -88,7 +89,7 @@ def test_bad_submissions_are_named_and_the_others_graded(grading_course, docker_
     course = grading_course
     # a sandbox an interrupted run left behind (its doit was killed): the next run removes it
     tag = re.search(r'(?m)^tag = "([^"]+)"', (course / "course.toml").read_text()).group(1)
-    image = json.loads((course_images / "build" / "images" / "course-notebook.json").read_text())["id"]
+    image = read_record(course_images, "course-notebook")["id"]
     docker_client.containers.create(image, command=["true"], labels={"nbfleet.grading": f"{tag}/{A}"})
     assert len(sandboxes(docker_client, course)) == 1
     student_solves(course, "s1234567")

@@ -30,7 +30,7 @@ class Listener:
         hits = self.hits
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 hits.append(self.path)
                 self.send_response(200)
                 self.end_headers()

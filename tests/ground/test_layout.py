@@ -37,7 +37,9 @@ def test_no_module_is_over_500_lines():
 
 
 def test_nbfleet_imports_its_own_modules_at_the_top_of_each_module():
-    late = {str(p.relative_to(REPO)): lines for p in modules(PACKAGE) if (lines := late_imports(ast.parse(p.read_text())))}
+    """Tests and benchmarks too: code inside a string (run in a subprocess or a container) is not an import here."""
+    late = {str(p.relative_to(REPO)): lines for p in modules(PACKAGE, REPO / "tests", REPO / "benchmarks")
+            if (lines := late_imports(ast.parse(p.read_text())))}
     assert late == {}
 
 
@@ -58,6 +60,27 @@ def test_no_private_name_is_taken_from_another_module():
     found = [hit for p in modules(PACKAGE, REPO / "tests", REPO / "benchmarks") for hit in private_imports(p)]
     found += private_imports(REPO / "dodo.py")
     assert found == []
+
+
+def imports_of_tests(source: str) -> list[str]:
+    """Imports of ``conftest`` or of a test module (``test_*``, ``tests.…``): what only the support package may hold."""
+    tree = ast.parse(source)
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0]
+    return [name for name in names if any(part == "conftest" or part.startswith("test_") or part == "tests"
+                                          for part in name.split("."))]
+
+
+def test_tests_take_helpers_only_from_the_support_package():
+    found = {str(p.relative_to(REPO)): hits for p in modules(REPO / "tests", REPO / "benchmarks")
+             if (hits := imports_of_tests(p.read_text()))}
+    assert found == {}
+
+
+def test_the_check_finds_a_helper_taken_from_conftest_or_a_test_module():
+    assert imports_of_tests("from conftest import course\nimport tests.roster.test_hosts_parse\n"
+                            "from test_launch_plan import spec\nfrom support.doit import run\n") == [
+        "tests.roster.test_hosts_parse", "conftest", "test_launch_plan"]
 
 
 @pytest.mark.parametrize("package", sorted(p.parent.relative_to(REPO).as_posix() for p in PACKAGE.rglob("__init__.py")))

@@ -99,9 +99,6 @@ def test_a_missing_hosts_file_is_one_line(sample_course):
 
 
 def test_a_tcp_engine_without_tls_is_refused_unless_on_loopback(tmp_path):
-    from nbfleet.errors import NbfleetError
-    from nbfleet.roster.hosts import parse_hosts
-
     with pytest.raises(NbfleetError) as err:
         parse_hosts("lab3 tcp://lab3.example.org:2375\n", "hosts", tmp_path)
     assert err.value.where == "hosts:1:6" and "needs tls_ca=" in err.value.what
@@ -109,10 +106,6 @@ def test_a_tcp_engine_without_tls_is_refused_unless_on_loopback(tmp_path):
 
 
 def test_a_hosts_path_that_is_a_folder_is_one_clear_line(sample_course):
-    from nbfleet.errors import NbfleetError
-    from nbfleet.roster.hosts import load_hosts
-    from nbfleet.settings import load
-
     (sample_course / "hosts").unlink()
     (sample_course / "hosts").mkdir()
     with pytest.raises(NbfleetError) as err:

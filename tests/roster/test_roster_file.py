@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from nbfleet.errors import NbfleetError
 from nbfleet.roster.allocate import PASSWORD_ALPHABET, fill_roster
 from nbfleet.roster.students import load_roster
 from nbfleet.settings import load
+from support.courses import serve_https
 
 HEADER = ["SNumber", "Name", "LastName", "Email", "mbd_url", "mbd_server", "mbd_port", "Password", "Admin"]
 
@@ -106,11 +108,7 @@ def test_a_header_only_roster_has_no_students(sample_course):
 
 def test_https_when_the_course_has_a_certificate(sample_course):
     toml = sample_course / "course.toml"
-    (sample_course / "secrets").mkdir(exist_ok=True)  # the files must be there: course.toml naming missing ones is refused
-    for name in ("cert.pem", "key.pem"):
-        (sample_course / "secrets" / name).write_text("a test stand-in\n")
-    toml.write_text(toml.read_text().replace('# tls_cert = "secrets/cert.pem"', 'tls_cert = "secrets/cert.pem"')
-                    .replace('# tls_key = "secrets/key.pem"', 'tls_key = "secrets/key.pem"'))
+    serve_https(sample_course)
     path = write(sample_course, ",".join(HEADER) + "\ns1,Ada,L,a@example.org,http://localhost:20000/,local,20000,pw123456789x,FALSE\n",
                  hosts="local local public=lab.example.org\n")
     fill_roster(load(toml))
@@ -133,8 +131,6 @@ def test_a_password_cell_of_only_spaces_counts_as_empty(sample_course):
 
 
 def test_a_non_ascii_mailbox_name_is_refused_naming_the_cell(sample_course):
-    from nbfleet.errors import NbfleetError
-
     settings = load(sample_course / "course.toml")
     path = write(sample_course, ",".join(HEADER) + "\ns1,Zoë,B,zoë@example.org,,,,,FALSE\n")
     before = path.read_bytes()

@@ -24,6 +24,7 @@ from support.courses import ROSTER_HEADER as HEADER
 from support.courses import STANDIN_IMAGE as IMAGE
 from support.courses import roster_student as student
 from support.courses import sample_settings as course
+from support.courses import serve_https
 
 
 def settings_for(sample_course):
@@ -90,11 +91,7 @@ def test_the_settings_hash_changes_with_what_needs_a_recreate_and_only_for_that_
 def test_tls_mounts_the_certificate_read_only_and_says_https(sample_course):
     s = course(sample_course, HEADER, "local local\n", "")
     toml = sample_course / "course.toml"
-    (sample_course / "secrets").mkdir(exist_ok=True)  # the files must be there: course.toml naming missing ones is refused
-    for name in ("cert.pem", "key.pem"):
-        (sample_course / "secrets" / name).write_text("a test stand-in\n")
-    toml.write_text(toml.read_text().replace('# tls_cert = "secrets/cert.pem"', 'tls_cert = "secrets/cert.pem"')
-                    .replace('# tls_key = "secrets/key.pem"', 'tls_key = "secrets/key.pem"'))
+    serve_https(sample_course)
     s = load(toml)
     host = Host("lab2", "ssh://lab2", 10, "lab2.example.org", (20000, 20999), "/srv/course")
     m = build_manifest(host, [student("s1")], s, IMAGE, {"s1": "argon2:H"})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support.courses import launch_course, random_course, read_roster
+from support.courses import launch_course, random_course, read_record, read_roster
 from support.doit import run as doit
 from support.engines import SwarmOn, port_block
 from support.jupyter import login, wait_for_api
@@ -62,7 +62,7 @@ def set_backend(repo: Path, backend: str) -> None:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, swarm, second_engine, course_images, docker_client):
-    record = json.loads((course_images / "build" / "images" / "base-notebook.json").read_text())
+    record = read_record(course_images, "base-notebook")
     tag = random_course()
     low = port_block(10)
     repo = launch_course(tmp_path_factory.mktemp("swarm") / "course", tag,

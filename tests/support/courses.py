@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from nbfleet import paths
 from nbfleet.images import record as records
 from nbfleet.roster.students import Student
 from nbfleet.servers.manifest import manifest_document, server_entry, settings_hash
@@ -44,13 +45,28 @@ def copy_sample(dest: Path, parts: tuple[str, ...] = SAMPLE) -> Path:
     return dest
 
 
+def taught(text: str, teacher: Teacher = TEST_TEACHER) -> str:
+    """The text of a course.toml that says ``auto`` for its teacher (the sample's), with ``teacher`` instead."""
+    for key, value in (("user", f'"{teacher.user}"'), ("uid", teacher.uid), ("gid", teacher.gid)):
+        text = re.sub(rf'(?m)^{key} = "auto"', f"{key} = {value}", text)
+    return text
+
+
 def teach(course: Path, teacher: Teacher = TEST_TEACHER) -> Path:
     """Make ``teacher`` the teacher of a course whose course.toml says ``auto`` (the sample's)."""
     toml = course / "course.toml"
-    text = toml.read_text()
-    for key, value in (("user", f'"{teacher.user}"'), ("uid", teacher.uid), ("gid", teacher.gid)):
-        text = re.sub(rf'(?m)^{key} = "auto"', f"{key} = {value}", text)
-    toml.write_text(text)
+    toml.write_text(taught(toml.read_text(), teacher))
+    return course
+
+
+def serve_https(course: Path) -> Path:
+    """Turn on the sample course's commented-out certificate and key, with stand-in files (a missing one is refused)."""
+    (course / "secrets").mkdir(exist_ok=True)
+    for name in ("cert.pem", "key.pem"):
+        (course / "secrets" / name).write_text("a test stand-in\n")
+    toml = course / "course.toml"
+    toml.write_text(toml.read_text().replace('# tls_cert = "secrets/cert.pem"', 'tls_cert = "secrets/cert.pem"')
+                    .replace('# tls_key = "secrets/key.pem"', 'tls_key = "secrets/key.pem"'))
     return course
 
 
@@ -67,18 +83,10 @@ def retag(course: Path, tag: str) -> Path:
 def test_course() -> Path:
     """The sample course taught by ``TEST_TEACHER``, with its whole image chain built by ``doit images``: kept in
     build/test-course/ between runs (the build is incremental; a no-op run makes no build call)."""
-    TEST_COURSE.mkdir(parents=True, exist_ok=True)
+    copy_sample(TEST_COURSE, tuple(part for part in SAMPLE if part != "course.toml"))
     toml = TEST_COURSE / "course.toml"
     before = toml.read_text() if toml.exists() else None
-    for name in SAMPLE:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, TEST_COURSE / name, dirs_exist_ok=True)
-        elif name != "course.toml":
-            shutil.copy2(source, TEST_COURSE / name)
-    text = (REPO / "course.toml").read_text()
-    for key, value in (("user", f'"{TEST_TEACHER.user}"'), ("uid", TEST_TEACHER.uid), ("gid", TEST_TEACHER.gid)):
-        text = re.sub(rf'(?m)^{key} = "auto"', f"{key} = {value}", text)
+    text = taught((REPO / "course.toml").read_text())
     if text != before:  # rewritten only when it changed: doit then sees nothing new
         toml.write_text(text)
     result = run(TEST_COURSE, "images", timeout=7200)
@@ -96,18 +104,24 @@ def image_record(client, tag: str, name: str = "course-notebook", teacher: Teach
 
 
 def read_record(course: Path, name: str) -> dict:
-    """An image record of a course folder."""
-    return json.loads((course / "build" / "images" / f"{name}.json").read_text())
+    """The record ``doit images`` keeps of image ``name`` in a course folder; an error when there is none."""
+    record = records.read(load(course / "course.toml"), name)
+    if not record:
+        raise RuntimeError(f"{course} has no record of image {name}: run `doit images` there first (`./run` does)")
+    return record
 
 
-def copy_records(built: Path, dest: Path, names=None) -> None:
+def copy_records(built: Path, dest: Path) -> None:
     """Give the course ``dest`` the image records of ``built`` (a course whose images were built): its images, without
-    building them again."""
-    folder = dest / "build" / "images"
+    building them again; an error when ``built`` has none."""
+    source = paths.image_records(load(built / "course.toml"))
+    found = sorted(source.glob("*.json"))
+    if not found:
+        raise RuntimeError(f"{built} has no image records in {source}: run `doit images` there first (`./run` does)")
+    folder = paths.image_records(load(dest / "course.toml"))
     folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted((built / "build" / "images").glob("*.json")):
-        if names is None or path.stem in names:
-            shutil.copy2(path, folder / path.name)
+    for path in found:
+        shutil.copy2(path, folder / path.name)
 
 
 def write_record(course: Path, record: dict) -> None:

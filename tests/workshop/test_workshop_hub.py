@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support.courses import random_course
+from support.courses import random_course, read_record
 from support.doit import run as doit
 from support.engines import port_block
 from support.workshop import Visitor, hub_users, make_workshop_repo, remove_workshop, wait_for, workshop_objects, write_settings
@@ -256,7 +256,7 @@ def test_an_update_keeps_visitors_renews_the_pool_and_culls_only_idle_visitors(w
 
 def test_doit_workshop_stop_removes_the_workshop_and_nothing_else(workshop, docker_client):
     tag = workshop["tag"]
-    record = json.loads((workshop["repo"] / "build" / "images" / "workshop-hub.json").read_text())
+    record = read_record(workshop["repo"], "workshop-hub")
     classroom = docker_client.containers.run(record["id"], ["sleep", "300"], detach=True, entrypoint=[],
                                              name=f"{tag}-s1234567", labels={"nbfleet.course": tag})
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from nbfleet.errors import NbfleetError
 from nbfleet.settings import load
+from nbfleet.workshop.hub_api import pool_counts
 from nbfleet.workshop.plan import Names, check_fits, containers, generation, hub_settings, timings
+from nbfleet.workshop.report import rows
 from support.repo import REPO
 
 sys.path.insert(0, str(REPO / "docker-stacks" / "workshop-hub"))
@@ -149,11 +152,6 @@ def test_keeper_rounds_respect_every_bound(states, pool_size, max_visitors, refi
 
 
 def test_status_rows_tell_visitors_from_pool_servers_and_idle_never_exceeds_age():
-    import datetime as dt
-
-    from nbfleet.workshop.hub_api import pool_counts
-    from nbfleet.workshop.report import rows
-
     now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     users = [
         {"name": "visitora", "groups": ["visitors"], "last_activity": "2026-12-01T11:40:00Z",

@@ -17,6 +17,7 @@ from ...errors import NbfleetError
 from ...fs import DIR_MODE, write_bytes
 
 LEDGER_DIR = ".nbfleet/ledger"  # under the students folder
+FEEDBACK = "feedback"  # the folder in each student's folder where their feedback lands: feedback/<a>/<page>
 
 
 def ledger_path(settings, assignment: str) -> Path:

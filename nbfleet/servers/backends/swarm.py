@@ -26,7 +26,7 @@ GONE_TIMEOUT = 60.0  # seconds to wait for a removed service's container to go (
 ROLL_TIMEOUT = 60.0  # seconds to wait for an updated service's old task to stop
 ALIVE = ("assigned", "accepted", "preparing", "ready", "starting", "running")  # task states that hold the port
 SECOND = 1_000_000_000  # Swarm durations are nanoseconds
-# A Swarm task's states, in Docker's container words (what launch.plan and the status table read)
+# A Swarm task's states, in Docker's container words (what servers.plan and the status table read)
 TASK_STATES = {"new": "created", "pending": "created", "assigned": "created", "accepted": "created",
                "preparing": "created", "ready": "created", "starting": "restarting", "running": "running",
                "complete": "exited", "shutdown": "exited", "failed": "exited", "rejected": "dead",
