@@ -25,3 +25,8 @@ WORKSHOP_ROLE = "nbfleet.workshop.role"  # hub, proxy, visitor, network, hub-dat
 # Docker's own, on the containers Swarm runs for a service
 SWARM_TASK = "com.docker.swarm.task.id"
 SWARM_SERVICE = "com.docker.swarm.service.name"
+
+# the walls between students (servers.walls): the course's networks on an engine, and the helper that keeps the rules
+WALLS = "nbfleet.walls"  # on a network: the course tag
+EGRESS = "nbfleet.egress"  # on a network: its egress policy, in canonical form
+EXAM = "nbfleet.exam"  # on a student's server during an exam: the assignment

@@ -161,3 +161,8 @@ def feedback_pages(settings, assignment: str) -> Path:
 def workshop_tokens(settings) -> Path:
     """The proxy's token and nbfleet's read-only hub token (mode 0600)."""
     return settings.build_dir / "workshop" / "secrets.json"
+
+
+def exam(settings) -> Path:
+    """``build/exam.json``: the exam running now (assignment and start time); no file when none runs."""
+    return settings.build_dir / "exam.json"

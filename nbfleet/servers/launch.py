@@ -48,6 +48,7 @@ class HostResult:
     switched: int = 0  # servers another backend ran here, removed before this backend's start (folders kept)
     backend: str = "containers"
     notes: list = field(default_factory=list)  # what the teacher should know: folders moved here
+    walls: str = ""  # "kept" (the rules there were already these) or "applied"
 
     @property
     def ok(self) -> bool:
@@ -87,6 +88,8 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         say("image")
         result.image = backend.ensure_image(image["id"], image.get("tag", ""), source=source)
         result.switched = backend.retire_others()
+        say("walls")
+        result.walls = backend.put_up_walls(manifest["walls"], image["id"])
         desired = manifest["containers"]
         actual = backend.servers()
         now = dt.datetime.now(dt.UTC)
@@ -122,7 +125,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
             if err:  # never start a student's server in front of an empty folder
                 result.failed[s.name] = f"moved here from {_source(moves[s.name])}, but their folder could not come along: {err}"
         todo = [s for s in todo if s.name not in result.failed]
-        folders = [by_name[s.name]["folder"] for s in todo]
+        folders = [f for s in todo for f in (by_name[s.name]["folder"], by_name[s.name].get("exam_folder")) if f]
         admins = {by_name[s.name]["folder"] for s in todo if by_name[s.name].get("admin")}
         backend.prepare_folders([f for f in folders if f not in admins], teacher_uid, teacher_gid, image["id"])
         backend.prepare_folders([f for f in folders if f in admins], teacher_uid, teacher_gid, image["id"],
@@ -139,6 +142,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         for s, err in zip(todo, threads.each(_catch(bring_up), todo, workers), strict=True):
             if err:
                 result.failed[s.name] = err
+        backend.take_down_unused_walls(manifest["walls"], image["id"])  # a policy no server has any more
         say("waiting for servers")
         states = {a.name: a.state for a in actual}
         check = todo + [s for s in steps if s.kind == "unchanged" and states.get(s.name) != "running"]  # e.g. restarting
@@ -148,7 +152,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         for url, why in silent.items():
             result.failed[waiting[url]] = why if not why.startswith("no answer") else f"{why} within {ready_timeout:g} s"
     except NbfleetError as exc:
-        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith(("image", "host", "swarm", "engine")):
+        if isinstance(exc, engine.HostUnreachable) or exc.where.startswith(("image", "host", "swarm", "engine", "walls", "network")):
             result.error = str(exc)
         else:
             raise

@@ -24,7 +24,12 @@ from ..roster import passwords
 from ..roster.allocate import student_url, url_scheme
 from ..roster.hosts import Host, load_hosts
 from ..roster.students import load_roster
+from ..settings.egress import Egress
+from .exam import EGRESS as EXAM_EGRESS
+from .exam import running as running_exam
+from .walls import network_name
 
+FORMAT = 2  # the manifests' layout: a new nbfleet that changes it writes every manifest again
 TLS_DIR = "/etc/nbfleet/tls"
 SERVER_PORT = 8888  # where Jupyter listens inside every image (the image contract)
 
@@ -41,33 +46,39 @@ def settings_hash(server: dict[str, Any]) -> str:
 
 
 def server_entry(course: str, student: str, *, admin: bool, port: int, url: str, folder: str, home: str, image: str,
-                 command: Sequence[str], user: str, memory: int, cpus: float, pids: int,
-                 extra_mounts: Sequence[dict[str, Any]] = (), reserve: dict[str, Any] | None = None) -> dict[str, Any]:
+                 command: Sequence[str], user: str, memory: int, cpus: float, pids: int, egress: Egress,
+                 extra_mounts: Sequence[dict[str, Any]] = (), reserve: dict[str, Any] | None = None,
+                 exam: str = "") -> dict[str, Any]:
     """One student's server in nbfleet's own terms, whatever backend runs it, with the hash of those terms.
 
     ``server`` holds image, command, user, working folder, port (published on the host → the server's own),
     mounts, limits, labels, restart and security: each backend translates it to its API (a container's create
     arguments, a Swarm service spec). The student's folder is mounted at ``~/work`` (an admin's course folder at
-    ``~/course``); nothing else of the server survives a recreate. ``reserve`` (memory, cpus) is what the engine
-    sets aside for the server; it is in the spec (and its hash) only when set.
+    ``~/course``); nothing else of the server survives a recreate. During an ``exam`` of an assignment only that
+    assignment's folder (``exam_folder``) is mounted, at ``~/work/<assignment>``. ``egress`` is where the server may
+    connect: it joins the course's network of that policy (``servers.walls``). ``reserve`` (memory, cpus) is what the
+    engine sets aside for the server; it is in the spec (and its hash) only when set.
     """
-    target = f"{home}/course" if admin else f"{home}/work"
+    workdir = f"{home}/course" if admin else f"{home}/work"
+    source, target = (f"{folder}/{exam}", f"{workdir}/{exam}") if exam else (folder, workdir)
     server = {
         "image": image,
         "command": list(command),
         "user": user,
-        "workdir": target,
+        "workdir": workdir,
         "port": {"published": port, "target": SERVER_PORT},
-        "mounts": [{"source": folder, "target": target, "read_only": False}, *extra_mounts],
+        "network": {"name": network_name(course, egress), "egress": egress.text},
+        "mounts": [{"source": source, "target": target, "read_only": False}, *extra_mounts],
         "limits": {"memory": memory, "cpus": cpus, "pids": pids,
                    **({"reserve": dict(reserve)} if reserve and any(reserve.values()) else {})},
-        "labels": {labels.COURSE: course, labels.STUDENT: student, labels.ADMIN: "true" if admin else "false"},
+        "labels": {labels.COURSE: course, labels.STUDENT: student, labels.ADMIN: "true" if admin else "false",
+                   **({labels.EXAM: exam} if exam else {})},
         "restart": "unless-stopped",
         "security": {"no_new_privileges": True, "cap_drop": ["ALL"]},
         "environment": {},
     }
     return {"name": container_name(course, student), "student": student, "admin": admin, "port": port, "url": url,
-            "folder": folder, "server": server, "hash": settings_hash(server)}
+            "folder": folder, **({"exam_folder": source} if exam else {}), "server": server, "hash": settings_hash(server)}
 
 
 def on_host(path: Path, root: Path, host: Host) -> str:
@@ -80,11 +91,13 @@ def on_host(path: Path, root: Path, host: Host) -> str:
 
 
 def build_manifest(host: Host, students: Sequence, settings, image: dict[str, Any], hashes: dict[str, str],
-                   backend: dict[str, Any] | None = None) -> dict[str, Any]:
+                   backend: dict[str, Any] | None = None, exam: str = "") -> dict[str, Any]:
     """The desired state of ``host``: one server per student allocated to it, in roster order.
 
     ``students`` are roster Students (all with server == host.name, port and password filled); ``hashes`` maps a
-    student id to its argon2 password hash; ``backend`` is ``backend_spec``'s answer (default: containers).
+    student id to its argon2 password hash; ``backend`` is ``backend_spec``'s answer (default: containers);
+    ``exam`` the assignment of the exam running now ("" for none): students' servers then have egress "none" and
+    only that folder; admins' servers stay as they are.
     """
     tag = settings.course.tag
     user, uid, gid = settings.teacher.user, settings.teacher.uid, settings.teacher.gid
@@ -109,18 +122,20 @@ def build_manifest(host: Host, students: Sequence, settings, image: dict[str, An
         containers.append(server_entry(
             tag, s.id, admin=s.admin, port=s.port, url=student_url(host, s.port, scheme), folder=folder, home=home,
             image=image["id"], command=["start-notebook", f"--PasswordIdentityProvider.hashed_password={hashes[s.id]}", *tls_args],
-            user=f"{uid}:{gid}", memory=memory, cpus=launch.cpus, pids=launch.pids, extra_mounts=tls_mounts,
-            reserve=(backend or {}).get("reserve")))
+            user=f"{uid}:{gid}", memory=memory, cpus=launch.cpus, pids=launch.pids,
+            egress=launch.egress if s.admin or not exam else EXAM_EGRESS,
+            extra_mounts=tls_mounts, reserve=(backend or {}).get("reserve"), exam="" if s.admin else exam))
     return manifest_document(host, tag, scheme, backend or {"kind": "containers"},
                              {"name": settings.images.launch, "id": image["id"], "tag": record.image_tag(image)}, containers)
 
 
 def manifest_document(host: Host, course: str, scheme: str, backend: dict[str, Any], image: dict[str, str],
                       containers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A manifest: the host, the course, the backend that runs its servers, the image and each server
-    (``server_entry``)."""
+    """A manifest: the host, the course, the backend that runs its servers, the image, the networks its servers join
+    (``walls``: name -> egress policy in canonical form) and each server (``server_entry``)."""
+    walls = {c["server"]["network"]["name"]: c["server"]["network"]["egress"] for c in containers}
     return {"host": host.as_dict(), "course": course, "scheme": scheme, "backend": dict(backend), "image": dict(image),
-            "containers": list(containers)}
+            "walls": dict(sorted(walls.items())), "containers": list(containers)}
 
 
 def backend_spec(settings, hosts: Sequence[Host]) -> dict[str, Any]:
@@ -152,7 +167,9 @@ def make_manifest(settings, host_name: str) -> tuple[Path, int, bool]:
     image = record.launch_image(settings)
     out = paths.launch_manifest(settings, host.name)
     hashes = passwords.hashes_for(mine, paths.password_hashes(settings, host.name))
-    manifest = build_manifest(host, mine, settings, image, hashes, backend_spec(settings, hosts))
+    exam = running_exam(settings)
+    manifest = build_manifest(host, mine, settings, image, hashes, backend_spec(settings, hosts),
+                              exam=exam.assignment if exam else "")
     return out, len(mine), write_manifest(out, manifest)
 
 
@@ -177,11 +194,13 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise NbfleetError(str(path), "no such launch manifest: run `doit manifests` first") from None
     except ValueError as exc:
         raise NbfleetError(str(path), f"not valid JSON: {exc}") from None
-    for key in ("host", "course", "image", "containers"):
+    for key in ("host", "course", "image", "walls", "containers"):
         if key not in data:
-            raise NbfleetError(str(path), f"missing key {key!r}")
+            raise NbfleetError(str(path), f"missing key {key!r}" + (": run `doit manifests`" if key == "walls" else ""))
     for i, c in enumerate(data["containers"]):
         for key in ("name", "student", "url", "folder", "server", "hash"):
             if key not in c:
                 raise NbfleetError(str(path), f"containers[{i}]: missing key {key!r}")
+        if "network" not in c["server"]:
+            raise NbfleetError(str(path), f"containers[{i}]: written by an older nbfleet: run `doit manifests`")
     return data

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .. import paths, threads
+from .. import labels, paths, threads
 from ..errors import NbfleetError
 from . import activity, backends, engine
 from .manifest import read_manifest
@@ -33,6 +33,7 @@ class Row(NamedTuple):
     idle: float | None = None  # seconds since last_activity, at the same instant as uptime (never more than it)
     working: bool = False
     memory: int | None = None  # bytes in use
+    mode: str = ""  # "exam <assignment>" while an exam runs on the server, else ""
 
 
 def _manifest(settings, host_name: str) -> dict | None:
@@ -60,13 +61,16 @@ def host_rows(settings, host: Any, now: dt.datetime | None = None, workers: int 
         def one(c) -> Row:
             d = desired.get(c.name, {})
             port = d.get("port")
+            mode = f"exam {c.labels[labels.EXAM]}" if c.labels.get(labels.EXAM) else ""
             if not c.running:
-                return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state + (f": {c.detail}" if c.detail else ""))
+                return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state + (f": {c.detail}" if c.detail else ""),
+                           mode=mode)
             act = servers.activity(c.name) or {}
             uptime, idle = activity.times(act, now)
             return Row(c.student, host.name, c.name, port, d.get("url", ""), c.state, uptime=uptime,
                        last_activity=act.get("last_activity", ""), idle=idle,
-                       working=activity.is_working(act, now, settings.launch.idle_window), memory=servers.usage(c.name))
+                       working=activity.is_working(act, now, settings.launch.idle_window), memory=servers.usage(c.name),
+                       mode=mode)
 
         rows = threads.each(one, actual, workers)
     there = {r.container for r in rows}

@@ -10,7 +10,7 @@ from ..fs import write_text
 from .activity import when
 from .status import Row
 
-COLUMNS = ("student", "host", "port", "state", "uptime", "last activity", "memory")
+COLUMNS = ("student", "host", "port", "state", "mode", "uptime", "last activity", "memory")
 
 
 def human_duration(seconds: float | None) -> str:
@@ -50,7 +50,7 @@ def cells(r: Row, now: dt.datetime | None = None) -> list[str]:
         activity = human_duration(r.idle) + " ago"
     else:
         activity = ago(r.last_activity, now) if r.last_activity else ""
-    return [r.student, r.host, "" if r.port is None else str(r.port), state, human_duration(r.uptime),
+    return [r.student, r.host, "" if r.port is None else str(r.port), state, r.mode, human_duration(r.uptime),
             activity, human_bytes(r.memory)]
 
 
@@ -62,11 +62,12 @@ def render_page(rows: list[Row], title: str, now: dt.datetime | None = None) -> 
     esc = html.escape
     head = "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
     body = []
+    activity = COLUMNS.index("last activity")
     for r in rows:
         c = cells(r, now)
         first = f'<a href="{esc(r.url)}">{esc(c[0])}</a>' if r.url else esc(c[0])
         cls = "up" if r.state == "running" else "down"
-        rest = "".join(f'<td title="{esc(r.last_activity)}">{esc(x)}</td>' if i == 5 else f"<td>{esc(x)}</td>"
+        rest = "".join(f'<td title="{esc(r.last_activity)}">{esc(x)}</td>' if i == activity else f"<td>{esc(x)}</td>"
                        for i, x in enumerate(c) if i)
         body.append(f'<tr class="{cls}"><td>{first}</td>{rest}</tr>')
     return (

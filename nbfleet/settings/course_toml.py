@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbfleetError
+from . import egress
 from .sections import (
     ROOT_FALLBACK,
     Base,
@@ -103,7 +104,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
     )
 
     la = r.section("launch", {"memory", "admin_memory", "cpus", "pids", "idle_window", "ready_timeout", "tls_cert", "tls_key",
-                                 "backend"})
+                                 "backend", "egress"})
     tls_cert = la.path("tls_cert", root, None)
     tls_key = la.path("tls_key", root, None)
     if (tls_cert is None) != (tls_key is None):
@@ -121,6 +122,7 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         tls_cert=tls_cert,
         tls_key=tls_key,
         backend=la.match("backend", Launch().backend, BACKEND, '"containers" or "swarm"'),
+        egress=egress.parse(la.data["egress"], la.where("egress")) if "egress" in la.data else Launch().egress,
     )
     sw = r.section("swarm", {"manager", "reserve_memory", "reserve_cpus", "registry"})
     swarm = Swarm(
@@ -191,6 +193,7 @@ def _workshop(w: Section, root: Path) -> Workshop:
         materials=w.path("materials", root, Workshop().materials),
         image=w.match("image", Workshop().image, IMAGE_NAME, "an image name of images.build"),
         hub_image=w.match("hub_image", Workshop().hub_image, IMAGE_NAME, "an image name of images.build"),
+        egress=egress.parse(w.data["egress"], w.where("egress")) if "egress" in w.data else Workshop().egress,
     )
 
 

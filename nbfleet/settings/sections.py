@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .egress import Allow, Egress
+
 ROOT_FALLBACK = ("teacher", 1000, 1000)  # a notebook server never runs as root
 
 
@@ -52,6 +54,7 @@ class Launch(NamedTuple):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     backend: str = "containers"  # or "swarm": each student one Swarm service, pinned to their host
+    egress: Egress = Egress("internet")  # where a student's server may connect (settings.egress)
 
 
 class Swarm(NamedTuple):
@@ -103,6 +106,7 @@ class Workshop(NamedTuple):
     materials: Path = Path("course/workshop")
     image: str = "workshop-notebook"
     hub_image: str = "workshop-hub"
+    egress: Egress = Egress("list", (Allow("public", ((80, 80),)), Allow("public", ((443, 443),))))  # anonymous: the least
 
 
 class Grade(NamedTuple):
@@ -173,6 +177,8 @@ def _plain(value: Any, root: Path) -> Any:
         return str(value)
     if isinstance(value, dict):
         return {k: _plain(v, root) for k, v in value.items()}
+    if isinstance(value, Egress):
+        return value.text
     if isinstance(value, tuple):
         return [_plain(v, root) for v in value]
     return value

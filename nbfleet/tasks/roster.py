@@ -18,6 +18,8 @@ from ..errors import NbfleetError
 from ..roster import mail
 from ..roster.allocate import fill_roster
 from ..roster.hosts import load_hosts
+from ..servers import manifest
+from ..servers.exam import running as running_exam
 from ..servers.manifest import make_manifest
 from .common import action, dep, deps, fails_with, settings
 
@@ -78,6 +80,11 @@ def task_manifests():
         yield {"name": "hosts", "doc": "the hosts file has a problem", "actions": fails_with(exc)}
         return
     inputs = deps([s.roster_file, s.hosts_file, s.file, paths.image_record(s, s.images.launch)])
+    try:
+        exam = running_exam(s)
+    except NbfleetError:  # `doit manifests` says so in its one line
+        exam = None
+    exam_now = exam.assignment if exam else ""
     for host in hosts:
         yield {
             "name": host.name,
@@ -86,6 +93,7 @@ def task_manifests():
             "file_dep": inputs,
             "targets": [dep(paths.launch_manifest(s, host.name))],
             "task_dep": ["roster"],
+            "uptodate": [config_changed({"format": manifest.FORMAT, "exam": exam_now})],
             "verbosity": 2,
         }
 

@@ -51,7 +51,9 @@ def source_ps1(dest: Path) -> None:
 def nbgrader(venv: Path, cwd: Path, *args: str) -> str:
     env = dict(os.environ, PATH=f"{venv / 'bin'}:{os.environ['PATH']}")  # nbgrader runs `alembic` from PATH
     got = subprocess.run([str(venv / "bin" / "nbgrader"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert got.returncode == 0 and "ERROR" not in got.stdout + got.stderr, got.stdout[-4000:] + got.stderr[-4000:]
+    # the kernel nbgrader starts may log "KeyboardInterrupt caught in kernel" as it is shut down: not nbgrader's error
+    errors = [line for line in (got.stdout + got.stderr).splitlines() if "ERROR" in line and not line.startswith("[IPKernelApp]")]
+    assert got.returncode == 0 and not errors, got.stdout[-4000:] + got.stderr[-4000:]
     return got.stdout
 
 

@@ -14,7 +14,7 @@ from nbfleet.servers.backends.containers import create_arguments
 from nbfleet.servers.backends.registry import reference as registry_reference
 from nbfleet.servers.backends.swarm import placement, service_spec
 from nbfleet.servers.manifest import backend_spec, build_manifest, server_entry
-from nbfleet.settings import load
+from nbfleet.settings import Launch, load
 from support.courses import ROSTER_HEADER as HEADER
 from support.courses import STANDIN_IMAGE as IMAGE
 from support.courses import roster_student as student
@@ -24,7 +24,7 @@ from support.courses import sample_settings as course
 def entry(**kw):
     args = dict(admin=False, port=20001, url="http://lab1:20001/", folder="/srv/c/students/s1", home="/home/teacher",
                 image="sha256:" + "ab" * 32, command=["start-notebook", "--PasswordIdentityProvider.hashed_password=argon2:H"],
-                user="1000:1000", memory=2 * 1024**3, cpus=1.0, pids=512)
+                user="1000:1000", memory=2 * 1024**3, cpus=1.0, pids=512, egress=Launch().egress)
     args.update(kw)
     return server_entry("mbd", "s1", **args)
 

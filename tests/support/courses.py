@@ -23,7 +23,8 @@ from nbfleet.images import record as records
 from nbfleet.roster.students import Student
 from nbfleet.servers.manifest import manifest_document, server_entry, settings_hash
 from nbfleet.servers.manifest import write_manifest as write_manifest_file
-from nbfleet.settings import Teacher, load
+from nbfleet.settings import Launch, Teacher, load
+from nbfleet.settings.egress import Egress
 
 from .doit import run, write_dodo
 from .repo import REPO, TEST_COURSE
@@ -226,10 +227,13 @@ def roster_student(sid: str, admin: bool = False, port: int = 20000, memory: int
     return Student(sid, "N", "L", f"{sid}@example.org", admin, "local", port, password, f"http://localhost:{port}/", memory)
 
 
+DEFAULT_EGRESS = Launch().egress
+
 
 def container_entry(course: str, student: str, port: int, folder: str, image_id: str, *, admin: bool = False,
                     public: str = "localhost", nb_user: str = "teacher", uid: int = 1000, gid: int = 1000,
-                    hashed_password: str | None = None, memory: int = 256 * 1024**2, course_root: str = "") -> dict:
+                    hashed_password: str | None = None, memory: int = 256 * 1024**2, course_root: str = "",
+                    egress: Egress = DEFAULT_EGRESS, exam: str = "") -> dict:
     """One server of a launch manifest, made by the manifest writer's own ``server_entry``; ``hashed_password`` (made
     by nbfleet's ``hash_password``) goes into the command, as Jupyter needs one to start."""
     command = ["start-notebook"]
@@ -237,7 +241,8 @@ def container_entry(course: str, student: str, port: int, folder: str, image_id:
         command.append(f"--PasswordIdentityProvider.hashed_password={hashed_password}")
     return server_entry(course, student, admin=admin, port=port, url=f"http://{public}:{port}/",
                         folder=course_root if admin else folder, home=f"/home/{nb_user}", image=image_id,
-                        command=command, user=f"{uid}:{gid}", memory=memory, cpus=0.5, pids=256)
+                        command=command, user=f"{uid}:{gid}", memory=memory, cpus=0.5, pids=256, egress=egress,
+                        exam=exam)
 
 
 def manifest(host, course: str, entries: list[dict], image: dict, backend: dict | None = None) -> dict:

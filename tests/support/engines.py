@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -24,6 +25,7 @@ import pytest
 
 from nbfleet import labels
 from nbfleet.images.rootfs import make_root_image
+from nbfleet.servers.walls import networks, rules
 from nbfleet.settings import Base
 
 # The tiny image: a Debian root with a 20-line perl HTTP server standing in for Jupyter, so that
@@ -132,6 +134,18 @@ def free_ports(n: int) -> list[int]:
     return list(range(low, low + n))
 
 
+_POOLS_TAKEN: set[int] = set()
+
+
+def _address_pool() -> str:
+    """A /16 for one test engine's networks, unlike any other engine's of this run: 10.50-99, beside the engines' own
+    bridges (10.200-249) and their swarms' gateway bridges (10.100-149)."""
+    free = [b for b in range(50, 100) if b not in _POOLS_TAKEN]
+    b = free[secrets.randbelow(len(free))]
+    _POOLS_TAKEN.add(b)
+    return f"10.{b}.0.0/16"
+
+
 class Engine:
     """A second, independent dockerd: own data-root, exec-root, socket, bridge and containerd namespaces."""
 
@@ -143,6 +157,7 @@ class Engine:
         self.bridge = f"{self.tag}br"[:15]
         self.proc = None
         self.address = f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(250)}.1/24"
+        self.pool = _address_pool()
         self.tcp_port = free_port()
         self.tcp_endpoint = f"tcp://127.0.0.1:{self.tcp_port}"
         self.tls: dict = {}
@@ -187,7 +202,9 @@ class Engine:
                 "-H", self.tcp_endpoint, "--tlsverify", "--tlscacert", str(tls / "ca.pem"),
                 "--tlscert", str(tls / "server-cert.pem"), "--tlskey", str(tls / "server-key.pem"),
                 "--containerd-namespace", self.tag, "--containerd-plugins-namespace", f"{self.tag}p",
-                "--insecure-registry", "10.0.0.0/8"]  # a test registry (Registry) on a test bridge speaks plain http
+                "--insecure-registry", "10.0.0.0/8",  # a test registry (Registry) on a test bridge speaks plain http
+                # networks of its own: engines sharing this machine's routes must never give two bridges one subnet
+                "--default-address-pool", f"base={self.pool},size=24"]
 
     def _run(self, timeout: float) -> Engine:
         """Start this engine's dockerd (again: its data root is kept) and wait until it answers."""
@@ -223,6 +240,7 @@ class Engine:
                     c.remove(force=True)
                 except Exception:  # noqa: BLE001
                     pass
+            client.networks.prune()  # their Linux bridges would outlive dockerd on this machine
             client.close()
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -319,7 +337,8 @@ def ssh_home(ssh_host, monkeypatch):
 
 @pytest.fixture
 def cleanup_containers():
-    """Collects (client, course) pairs; removes every container of those courses afterwards (folders stay)."""
+    """Collects (client, course) pairs; removes every container of those courses afterwards (folders stay), and
+    their walls (see ``remove_walls``)."""
     seen: list = []
     yield seen
     for client, course in seen:
@@ -328,6 +347,37 @@ def cleanup_containers():
                 c.remove(force=True)
             except Exception:  # noqa: BLE001
                 pass
+        remove_walls(client, course)
+
+
+def nbfleet_rules(course_prefix: str = "NBF-") -> list[str]:
+    """nbfleet's lines in this machine's iptables (``iptables -S``) whose chain names start with ``course_prefix``."""
+    out = subprocess.run(["iptables", "-S"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if course_prefix in line]
+
+
+def remove_walls(client, course: str) -> None:
+    """Take a test course's walls off an engine in this machine's network namespace: its keeper, its networks, and
+    its chains (nbfleet leaves them in place when a course stops; a test leaves nothing behind)."""
+    for c in client.containers.list(all=True, filters={"label": f"{labels.HELPER_COURSE}={course}"}):
+        c.remove(force=True)
+    for n in client.networks.list(filters={"label": f"{labels.WALLS}={course}"}):
+        try:
+            n.remove()
+        except Exception:  # noqa: BLE001 - a container of another test still on it: the engine's end removes it
+            pass
+    try:
+        course_prefix = rules.prefix(networks.engine_id(client), course)
+    except Exception:  # noqa: BLE001 - the engine is gone already
+        return
+    lines = nbfleet_rules(course_prefix)
+    for line in lines:
+        if line.startswith("-A ") and not line.split()[1].startswith(course_prefix):  # the jumps into the course's chains
+            subprocess.run(["iptables", "-D", *shlex.split(line)[1:]], check=False)
+    chains_ = [line.split()[1] for line in lines if line.startswith("-N ")]
+    for flag in ("-F", "-X"):
+        for chain in chains_:
+            subprocess.run(["iptables", flag, chain], check=False, capture_output=True)
 
 
 def port_block(n: int = 20) -> int:

@@ -103,5 +103,14 @@ class Backend(ABC):
         """
 
     @abstractmethod
+    def put_up_walls(self, walls: dict[str, str], image: str) -> str:
+        """The course's networks ``walls`` (name -> egress policy) on this host, and the rules around them, before any
+        server joins one; "kept" when the rules there were already these, else "applied"."""
+
+    @abstractmethod
+    def take_down_unused_walls(self, walls: dict[str, str], image: str) -> list[str]:
+        """Remove the course's networks that ``walls`` does not name and no server uses any more; the ones removed."""
+
+    @abstractmethod
     def close(self) -> None:
         """Close the engine connections."""

@@ -8,7 +8,8 @@ from typing import Any
 
 from ... import labels
 from ...errors import NbfleetError
-from .. import activity, engine
+from ...settings.egress import from_text
+from .. import activity, engine, walls
 from .base import Backend, Server
 
 RETIRE_TIMEOUT = 60.0  # seconds to wait for Swarm to take a removed service's container away
@@ -35,6 +36,7 @@ def create_arguments(name: str, server: dict[str, Any], settings_hash: str) -> d
         "security_opt": ["no-new-privileges"] if security.get("no_new_privileges") else [],
         "cap_drop": list(security.get("cap_drop", [])),
         "environment": dict(server["environment"]),
+        "network": server["network"]["name"],
     }
 
 
@@ -129,6 +131,12 @@ class ContainersBackend(Backend):
         engine.wait_gone(self.client, {"label": [f"{labels.COURSE}={self.course}", labels.SWARM_TASK]},
                          time.monotonic() + RETIRE_TIMEOUT)
         return len(services)
+
+    def put_up_walls(self, wanted: dict[str, str], image: str) -> str:
+        return walls.local_walls(self.client, self.course, image, {n: from_text(e) for n, e in wanted.items()})
+
+    def take_down_unused_walls(self, wanted: dict[str, str], image: str) -> list[str]:
+        return walls.prune_local(self.client, self.course, image, {n: from_text(e) for n, e in wanted.items()})
 
     def close(self) -> None:
         if self._client is not None:

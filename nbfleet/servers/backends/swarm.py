@@ -18,7 +18,8 @@ from typing import Any
 
 from ... import labels
 from ...errors import NbfleetError
-from .. import activity, engine
+from ...settings.egress import from_text
+from .. import activity, engine, walls
 from . import registry as course_registry
 from .base import NODE_DOWN, Backend, Server
 
@@ -75,7 +76,8 @@ def service_spec(name: str, server: dict[str, Any], settings_hash: str, host_nam
     return {
         "name": name,
         "task_template": {"ContainerSpec": container, "Resources": resources, "RestartPolicy": restart,
-                          "Placement": {"Constraints": [placement(host_name)]}},
+                          "Placement": {"Constraints": [placement(host_name)]},
+                          "Networks": [{"Target": server["network"]["name"]}]},
         "labels": {**server["labels"], labels.HASH: settings_hash, labels.HOST: host_name},
         "mode": {"Replicated": {"Replicas": replicas}},
         # one task per service, on a host port: the old task must stop before the new one can bind the port
@@ -347,6 +349,19 @@ class SwarmBackend(Backend):
             except docker.errors.NotFound:
                 pass
         return len(plain)
+
+    def put_up_walls(self, wanted: dict[str, str], image: str) -> str:
+        """The course's swarm-scoped networks on the manager, and on this host's node their bridges and rules."""
+        return walls.swarm_walls(self._manager_client(), self.node, self.course, self._node_image(image),
+                                 {n: from_text(e) for n, e in wanted.items()})
+
+    def take_down_unused_walls(self, wanted: dict[str, str], image: str) -> list[str]:
+        return walls.prune_swarm(self._manager_client(), self.node, self.course, self._node_image(image),
+                                 {n: from_text(e) for n, e in wanted.items()})
+
+    def _node_image(self, image_id: str) -> str:
+        """How the node's engine names the course image (its name in the course registry, when there is one)."""
+        return self._references.get(image_id, image_id)
 
     def close(self) -> None:
         for client in {id(c): c for c in (self._node, self._manager) if c is not None}.values():
