@@ -47,7 +47,8 @@ def _engine_settled(manifest: str) -> bool:
         return False
 
 
-def _launch_host(manifest: str, force: bool = False):
+def launch_from_manifest(manifest: str, force: bool = False):
+    """Launch one host from its manifest as `doit launch:<host>` does (folders moved along, the result printed)."""
     s = settings()
     data = read_manifest(manifest)
     host = data["host"]["name"]
@@ -86,7 +87,7 @@ def task_launch():
             "basename": "launch",
             "name": host.name,
             "doc": f"reconcile {host.name}'s containers with its launch manifest",
-            "actions": [(action(_launch_host), [manifest])],
+            "actions": [(action(launch_from_manifest), [manifest])],
             "file_dep": [manifest],
             "uptodate": [(_engine_settled, [manifest])],
             "params": [force],
