@@ -17,8 +17,8 @@ from nbfleet.servers.launch import launch_host, stop_host
 from nbfleet.servers.walls import networks, rules
 from nbfleet.settings.egress import parse
 from support.courses import container_entry, manifest, random_course
-from support.engines import Engine, free_ports, nbfleet_rules, remove_walls
-from support.network import METADATA_IP, PUBLIC_IP, Outside, host_listener, reach
+from support.engines import Engine, SwarmOn, free_ports, nbfleet_rules, remove_walls
+from support.network import METADATA_IP, PUBLIC_IP, Outside, host_listener, reach, wait_for
 
 pytestmark = pytest.mark.docker
 POLICIES = {"internet": "internet", "open": "open", "none": "none", "list": ["10.98.0.0/16:5432", "public:443"]}
@@ -145,3 +145,47 @@ def test_the_walls_survive_an_engine_restart(tmp_path, tiny_image, docker_client
     finally:
         remove_walls(lab.client, course)
         lab.stop()
+
+
+@pytest.fixture
+def swarm_lab(second_engine):
+    sw = SwarmOn(second_engine).init()
+    yield second_engine
+    sw.leave()
+
+
+def _task(client, service: str) -> str:
+    def find():
+        found = client.containers.list(filters={"label": f"{labels.SWARM_SERVICE}={service}"})
+        return found[0].name if found else ""
+    assert wait_for(lambda: bool(find()), 60), f"no running task of {service}"
+    return find()
+
+
+def test_the_same_walls_hold_on_the_swarm_backend(tmp_path, swarm_lab, tiny_image, docker_client, outside):
+    course = random_course()
+    host = Host("lab", swarm_lab.endpoint, public="127.0.0.1", course_root=str(tmp_path))
+    m = classroom(tmp_path, course, tiny_image, {"s1": "internet", "s2": "internet", "s3": "none"}, host=host)
+    m = {**m, "backend": {"kind": "swarm", "manager": host.as_dict(), "reserve": {}, "registry": ""}}
+    client = swarm_lab.client
+    try:
+        result = launch_host(m, 1000, 1000, ready_timeout=90, source=docker_client)
+        assert result.ok and result.backend == "swarm" and result.walls == "applied", (result.error, result.failed)
+        s1, s2, s3 = (_task(client, f"{course}-s{i}") for i in (1, 2, 3))
+        s2_net = next(iter(client.api.inspect_container(s2)["NetworkSettings"]["Networks"].values()))
+        assert not reach(client, s1, s2_net["IPAddress"], 8888), "student to student"
+        assert not reach(client, s1, METADATA_IP, 80)
+        assert not reach(client, s1, outside.private_ip, 80)
+        assert not reach(client, s1, s2_net["Gateway"], m["containers"][1]["port"]), "through the host's published port"
+        assert reach(client, s1, PUBLIC_IP, 443)
+        assert not reach(client, s3, PUBLIC_IP, 443) and not reach(client, s3, outside.private_ip, 53)
+        for entry in m["containers"]:
+            assert requests.get(entry["url"], timeout=5).status_code == 200
+        assert launch_host(m, 1000, 1000, ready_timeout=90, source=docker_client).walls == "kept"
+    finally:
+        for s in client.api.services(filters={"label": f"{labels.COURSE}={course}"}):
+            client.api.remove_service(s["ID"])
+        wait_for(lambda: not client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}), 60)
+        for name in m["walls"]:
+            client.api.remove_network(name)
+        remove_walls(client, course)

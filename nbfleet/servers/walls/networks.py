@@ -60,8 +60,8 @@ def ensure_swarm_network(manager, node, course: str, name: str, egress: Egress) 
         _create(node, {"Name": config, "Driver": "bridge", "ConfigOnly": True, "Options": options,
                        "Labels": _labels(course, egress), "CheckDuplicate": True})
     if not [n for n in manager.api.networks(names=[name]) if n.get("Name") == name]:
-        _create(manager, {"Name": name, "Driver": "bridge", "Scope": "swarm", "ConfigFrom": {"Network": config},
-                          "Labels": _labels(course, egress), "CheckDuplicate": True})
+        # the swarm network carries nothing of its own (Docker refuses even labels beside ConfigFrom)
+        _create(manager, {"Name": name, "Driver": "bridge", "Scope": "swarm", "ConfigFrom": {"Network": config}})
     return Network(name, options[BRIDGE], egress)
 
 
