@@ -27,6 +27,6 @@ SWARM_TASK = "com.docker.swarm.task.id"
 SWARM_SERVICE = "com.docker.swarm.service.name"
 
 # the walls between students (servers.walls): the course's networks on an engine, and the helper that keeps the rules
-WALLS = "nbfleet.walls"  # on a network: the course tag
+WALLS = "nbfleet.walls"  # on a network and on the keeper of its rules: the course tag
 EGRESS = "nbfleet.egress"  # on a network: its egress policy, in canonical form
 EXAM = "nbfleet.exam"  # on a student's server during an exam: the assignment

@@ -359,7 +359,7 @@ def nbfleet_rules(course_prefix: str = "NBF-") -> list[str]:
 def remove_walls(client, course: str) -> None:
     """Take a test course's walls off an engine in this machine's network namespace: its keeper, its networks, and
     its chains (nbfleet leaves them in place when a course stops; a test leaves nothing behind)."""
-    for c in client.containers.list(all=True, filters={"label": f"{labels.HELPER_COURSE}={course}"}):
+    for c in client.containers.list(all=True, filters={"label": f"{labels.WALLS}={course}"}):
         c.remove(force=True)
     for n in client.networks.list(filters={"label": f"{labels.WALLS}={course}"}):
         try:

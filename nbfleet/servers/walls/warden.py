@@ -84,7 +84,7 @@ def keeper_spec(course: str, course_prefix: str, image: str, networks: Sequence[
         "restart_policy": {"Name": "always"},
         "mem_limit": 64 * 1024**2,
         "pids_limit": 64,
-        "labels": {labels.HELPER: "walls", labels.HELPER_COURSE: course, labels.HASH: digest},
+        "labels": {labels.WALLS: course, labels.HASH: digest},  # not a short-lived helper: it stays
     }
 
 
