@@ -49,6 +49,7 @@ class HostResult:
     backend: str = "containers"
     notes: list = field(default_factory=list)  # what the teacher should know: folders moved here
     walls: str = ""  # "kept" (the rules there were already these) or "applied"
+    interrupted: list = field(default_factory=list)  # students working right now whose server was recreated (forced)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +96,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         now = dt.datetime.now(dt.UTC)
         working = {n for n in needs_activity(desired, actual) if is_working(backend.activity(n), now, idle_window)}
         steps = plan(desired, actual, working, force)
+        result.interrupted = sorted(s.student for s in steps if s.kind == "recreate" and s.name in working)
         # a server already here for a student whose folder is still elsewhere starts again on the folder brought here
         steps = [Step("recreate", s.name, s.student) if s.name in (moves or {}) and s.kind in ("unchanged", "pending") else s
                  for s in steps]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from .. import paths
+from .. import paths, threads
 from ..assignments.exam import end_exam, start_exam
 from ..assignments.files import assignments
 from ..errors import NbfleetError
 from ..roster.hosts import load_hosts
-from ..servers import status
 from ..servers.manifest import make_manifest
 from . import render
 from .common import action, settings
@@ -17,17 +16,29 @@ END = {"name": "end", "long": "end", "type": bool, "default": False,
        "help": "end the exam: snapshot every student's copy into build/submissions/<a>/, then servers back to normal"}
 
 
-def _relaunch(s) -> None:
-    """Every host's manifest written again (the exam's or the normal one) and every server recreated now."""
-    failed = []
-    for host in load_hosts(s):
+def _relaunch(s) -> list[str]:
+    """Every host's manifest written again (the exam's or the normal one) and every server recreated now, hosts in
+    parallel; the students who were working right now."""
+    def one(host) -> list[str]:
         make_manifest(s, host.name)
-        try:
-            launch_from_manifest(str(paths.launch_manifest(s, host.name)), force=True)
-        except NbfleetError as exc:
-            failed.append(str(exc))
+        return launch_from_manifest(str(paths.launch_manifest(s, host.name)), force=True).interrupted
+
+    hosts = load_hosts(s)
+    outcomes = threads.each(_catch(one), hosts, workers=len(hosts))
+    failed = [str(o) for o in outcomes if isinstance(o, NbfleetError)]
     if failed:
         raise NbfleetError("exam", "; ".join(failed))
+    return sorted(sid for o in outcomes for sid in o)
+
+
+def _catch(fn):
+    def run(arg):
+        try:
+            return fn(arg)
+        except NbfleetError as exc:  # one host failing must not stop the exam on the others
+            return exc
+
+    return run
 
 
 def _exam(assignment: str, end: bool = False) -> None:
@@ -41,15 +52,13 @@ def _exam(assignment: str, end: bool = False) -> None:
         _relaunch(s)
         print(f"exam {assignment} ended")
         return
-    hosts = load_hosts(s)
-    working = sorted(r.student for r in status.survey(s, hosts) if r.working)  # asked before anything changes
     start_exam(s, assignment)
     print(f"exam {assignment}: every student's server is recreated now for the exam (no outbound connection, only "
-          f"{assignment}/ in sight), including {len(working)} working right now"
+          f"{assignment}/ in sight), students working right now included: their saved files stay")
+    working = _relaunch(s)
+    print(f"exam {assignment} runs: {len(working)} student(s) were working when their server was recreated"
           + (f" ({', '.join(working[:10])}{', …' if len(working) > 10 else ''})" if working else "")
-          + ": their saved files stay")
-    _relaunch(s)
-    print(f"exam {assignment} runs: `doit status` shows it; `doit exam:{assignment} --end` ends it")
+          + f"; `doit status` shows the exam; `doit exam:{assignment} --end` ends it")
 
 
 def task_exam():

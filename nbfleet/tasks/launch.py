@@ -47,8 +47,13 @@ def _engine_settled(manifest: str) -> bool:
         return False
 
 
+def _launch_host(manifest: str, force: bool = False) -> None:
+    launch_from_manifest(manifest, force)
+
+
 def launch_from_manifest(manifest: str, force: bool = False):
-    """Launch one host from its manifest as `doit launch:<host>` does (folders moved along, the result printed)."""
+    """Launch one host from its manifest as `doit launch:<host>` does (folders moved along, the result printed); its
+    HostResult, or NbfleetError in one line when the host or a server failed."""
     s = settings()
     data = read_manifest(manifest)
     host = data["host"]["name"]
@@ -70,6 +75,7 @@ def launch_from_manifest(manifest: str, force: bool = False):
     if result.failed:
         raise NbfleetError(f"host {result.host}", f"{len(result.failed)} container(s) failed: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
+    return result
 
 
 def task_launch():
@@ -87,7 +93,7 @@ def task_launch():
             "basename": "launch",
             "name": host.name,
             "doc": f"reconcile {host.name}'s containers with its launch manifest",
-            "actions": [(action(launch_from_manifest), [manifest])],
+            "actions": [(action(_launch_host), [manifest])],
             "file_dep": [manifest],
             "uptodate": [(_engine_settled, [manifest])],
             "params": [force],

@@ -3,6 +3,7 @@ for Jupyter: what is proven here is the exam's network, folders, snapshot and re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 
@@ -63,8 +64,12 @@ def test_an_exam_cuts_servers_off_shows_only_its_folder_and_ends_with_a_snapshot
     (repo / "students" / student / "diary" / "notes.txt").write_text("not for the exam\n")
     assert reach(docker_client, server, PUBLIC_IP, 443), "before the exam the course's policy (internet) holds"
 
+    now = dt.datetime.now(dt.UTC).isoformat()
+    working = json.dumps({"started": now, "last_activity": now, "connections": 1, "kernels": 1})  # a student at work
+    docker_client.containers.get(server).exec_run(["sh", "-c", 'printf "%s\\n" "$1" > /tmp/activity.json', "x", working])
     out = ok(doit(repo, f"exam:{A}"))
-    assert f"exam {A}: every student's server is recreated now" in out and "including 0 working right now" in out
+    assert f"exam {A}: every student's server is recreated now" in out, out
+    assert f"exam {A} runs: 1 student(s) were working when their server was recreated ({student})" in out, out
     assert json.loads((repo / "build" / "exam.json").read_text())["assignment"] == A
     one_line_error(doit(repo, f"exam:{A}"), f"the exam of {A} runs since")
     ok(doit(repo, "release:assignment2"))

@@ -30,7 +30,7 @@ def test_durations_and_sizes_read_like_a_teacher_would_say_them():
 def test_cells_show_state_working_and_activity_relative_to_now():
     r = Row("s1", "lab1", "mbd-s1", 20000, "http://lab1:20000/", "running", uptime=3700,
             last_activity="2026-11-21T11:55:00Z", working=True, memory=200 * 1024**2)
-    assert cells(r, NOW) == ["s1", "lab1", "20000", "running (working)", "1h 01m", "5m 00s ago", "200.0 MiB"]
+    assert cells(r, NOW) == ["s1", "lab1", "20000", "running (working)", "", "1h 01m", "5m 00s ago", "200.0 MiB"]
 
 
 def test_uptime_and_last_activity_agree_with_what_jupyter_reports():
@@ -38,7 +38,7 @@ def test_uptime_and_last_activity_agree_with_what_jupyter_reports():
     act = {"started": "2026-11-21T11:59:59.600000Z", "last_activity": "2026-11-21T11:59:59.600000Z"}
     uptime, idle = times(act, NOW)
     r = Row("s1", "lab1", "mbd-s1", 20000, "u", "running", uptime=uptime, last_activity=act["last_activity"], idle=idle)
-    assert cells(r, NOW + dt.timedelta(seconds=2))[4:6] == ["0m 00s", "0m 00s ago"]  # printed later: same instant
+    assert cells(r, NOW + dt.timedelta(seconds=2))[5:7] == ["0m 00s", "0m 00s ago"]  # printed later: same instant
     # used 3 minutes after it started: idle is what it says, never more than the uptime
     uptime, idle = times({"started": "2026-11-21T11:50:00Z", "last_activity": "2026-11-21T11:53:00Z"}, NOW)
     assert (uptime, idle) == (600.0, 420.0)

@@ -14,7 +14,7 @@ from nbfleet import labels
 from nbfleet.roster.hosts import Host
 from nbfleet.servers.backends.containers import ContainersBackend
 from nbfleet.servers.launch import launch_host, stop_host
-from nbfleet.servers.walls import networks, rules
+from nbfleet.servers.walls import networks, rules, swarm_name
 from nbfleet.settings.egress import parse
 from support.courses import container_entry, manifest, random_course
 from support.engines import Engine, SwarmOn, free_ports, nbfleet_rules, remove_walls
@@ -187,5 +187,5 @@ def test_the_same_walls_hold_on_the_swarm_backend(tmp_path, swarm_lab, tiny_imag
             client.api.remove_service(s["ID"])
         wait_for(lambda: not client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}), 60)
         for name in m["walls"]:
-            client.api.remove_network(name)
+            client.api.remove_network(swarm_name(name))
         remove_walls(client, course)

@@ -8,7 +8,6 @@ from typing import Any
 
 from ... import labels
 from ...errors import NbfleetError
-from ...settings.egress import from_text
 from .. import activity, engine, walls
 from .base import Backend, Server
 
@@ -115,6 +114,7 @@ class ContainersBackend(Backend):
         """
         tasks = self.client.api.containers(all=True, filters={"label": [f"{labels.COURSE}={self.course}", labels.SWARM_TASK]})
         if not tasks:
+            walls.forget_other_backend(self.client, self.course, swarm=True)
             return 0
         services = sorted({(c.get("Labels") or {}).get(labels.SWARM_SERVICE, "") for c in tasks} - {""})
         swarm = self.client.info().get("Swarm") or {}
@@ -130,13 +130,14 @@ class ContainersBackend(Backend):
                 pass
         engine.wait_gone(self.client, {"label": [f"{labels.COURSE}={self.course}", labels.SWARM_TASK]},
                          time.monotonic() + RETIRE_TIMEOUT)
+        walls.forget_other_backend(self.client, self.course, swarm=True)
         return len(services)
 
     def put_up_walls(self, wanted: dict[str, str], image: str) -> str:
-        return walls.local_walls(self.client, self.course, image, {n: from_text(e) for n, e in wanted.items()})
+        return walls.local_walls(self.client, self.course, image, wanted)
 
     def take_down_unused_walls(self, wanted: dict[str, str], image: str) -> list[str]:
-        return walls.prune_local(self.client, self.course, image, {n: from_text(e) for n, e in wanted.items()})
+        return walls.prune_local(self.client, self.course, image, wanted)
 
     def close(self) -> None:
         if self._client is not None:

@@ -18,7 +18,6 @@ from typing import Any
 
 from ... import labels
 from ...errors import NbfleetError
-from ...settings.egress import from_text
 from .. import activity, engine, walls
 from . import registry as course_registry
 from .base import NODE_DOWN, Backend, Server
@@ -77,7 +76,7 @@ def service_spec(name: str, server: dict[str, Any], settings_hash: str, host_nam
         "name": name,
         "task_template": {"ContainerSpec": container, "Resources": resources, "RestartPolicy": restart,
                           "Placement": {"Constraints": [placement(host_name)]},
-                          "Networks": [{"Target": server["network"]["name"]}]},
+                          "Networks": [{"Target": walls.swarm_name(server["network"]["name"])}]},
         "labels": {**server["labels"], labels.HASH: settings_hash, labels.HOST: host_name},
         "mode": {"Replicated": {"Replicas": replicas}},
         # one task per service, on a host port: the old task must stop before the new one can bind the port
@@ -348,16 +347,17 @@ class SwarmBackend(Backend):
                 self.node.api.remove_container(c.name, v=False)
             except docker.errors.NotFound:
                 pass
+        walls.forget_other_backend(self.node, self.course, swarm=False)
         return len(plain)
 
     def put_up_walls(self, wanted: dict[str, str], image: str) -> str:
         """The course's swarm-scoped networks on the manager, and on this host's node their bridges and rules."""
         return walls.swarm_walls(self._manager_client(), self.node, self.course, self._node_image(image),
-                                 {n: from_text(e) for n, e in wanted.items()})
+                                 wanted)
 
     def take_down_unused_walls(self, wanted: dict[str, str], image: str) -> list[str]:
         return walls.prune_swarm(self._manager_client(), self.node, self.course, self._node_image(image),
-                                 {n: from_text(e) for n, e in wanted.items()})
+                                 wanted)
 
     def _node_image(self, image_id: str) -> str:
         """How the node's engine names the course image (its name in the course registry, when there is one)."""

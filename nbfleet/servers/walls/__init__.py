@@ -6,8 +6,9 @@ keeper container that holds the course's iptables rules (``rules`` says which, `
 Backends call ``local_walls``/``swarm_walls`` and ``prune_*`` through the seam (``servers.backends``); nothing here knows students.
 """
 
-from .build import local_walls, prune_local, prune_swarm, swarm_walls
-from .networks import network_name
+from .build import forget_other_backend, local_walls, prune_local, prune_swarm, swarm_walls
+from .networks import network_name, swarm_name
 from .rules import Network, Pass
 
-__all__ = ["Network", "Pass", "local_walls", "network_name", "prune_local", "prune_swarm", "swarm_walls"]
+__all__ = ["Network", "Pass", "forget_other_backend", "local_walls", "network_name", "prune_local", "prune_swarm",
+           "swarm_name", "swarm_walls"]

@@ -25,6 +25,12 @@ def network_name(course: str, egress: Egress) -> str:
     return f"{course}-net-{hashlib.sha256(egress.text.encode()).hexdigest()[:8]}"
 
 
+def swarm_name(name: str) -> str:
+    """The swarm-scoped network that stands for the course's network ``name`` on Swarm: a name of its own, so that a
+    host switching backends never finds the other backend's network under the name it needs."""
+    return f"{name}-swarm"
+
+
 def engine_id(client) -> str:
     """What tells this engine from any other on its machine (bridge and chain names are machine-wide): its id and
     its data root (engines started side by side from one configuration share an id)."""
@@ -32,17 +38,18 @@ def engine_id(client) -> str:
     return f"{info['ID']} {info.get('DockerRootDir', '')}"
 
 
-def _options(client, name: str) -> dict:
-    return {ICC: "false", BRIDGE: bridge_name(engine_id(client), name)}
+def _options(eid: str, name: str) -> dict:
+    return {ICC: "false", BRIDGE: bridge_name(eid, name)}
 
 
 def _labels(course: str, egress: Egress) -> dict:
     return {labels.WALLS: course, labels.EGRESS: egress.text}
 
 
-def ensure_bridge(client, course: str, name: str, egress: Egress) -> Network:
-    """The course's local network ``name`` on ``client``'s engine, made if missing; its walls."""
-    options = _options(client, name)
+def ensure_bridge(client, eid: str, course: str, name: str, egress: Egress) -> Network:
+    """The course's local network ``name`` on ``client``'s engine (``eid``: its ``engine_id``), made if missing; its
+    walls."""
+    options = _options(eid, name)
     found = client.api.networks(names=[name])
     mine = [n for n in found if n.get("Name") == name]
     if mine and (mine[0].get("Options") or {}).get(BRIDGE) != options[BRIDGE]:
@@ -52,9 +59,10 @@ def ensure_bridge(client, course: str, name: str, egress: Egress) -> Network:
     return Network(name, options[BRIDGE], egress)
 
 
-def ensure_swarm_network(manager, node, course: str, name: str, egress: Egress) -> Network:
-    """The course's swarm-scoped network ``name``, its config on ``node`` (made if missing there); the node's walls."""
-    options = _options(node, name)
+def ensure_swarm_network(manager, node, eid: str, course: str, name: str, egress: Egress) -> Network:
+    """The course's swarm-scoped network ``name``, its config on ``node`` (``eid``: the node's ``engine_id``), made if
+    missing there; the node's walls."""
+    options = _options(eid, name)
     config = f"{name}-config"
     if not [n for n in node.api.networks(names=[config]) if n.get("Name") == config]:
         _create(node, {"Name": config, "Driver": "bridge", "ConfigOnly": True, "Options": options,
@@ -80,14 +88,11 @@ def _create(client, body: dict) -> None:
 def course_networks(client, course: str, config_only: bool = False) -> list[Network]:
     """The course's networks on ``client``'s engine (local bridges, or a node's config-only networks), as walls."""
     out = []
-    eid = None
     for n in client.api.networks(filters={"label": f"{labels.WALLS}={course}"}):
         if bool(n.get("ConfigOnly")) != config_only or n.get("Scope") == "swarm":
             continue
         name = n["Name"][: -len("-config")] if config_only else n["Name"]
-        eid = eid or engine_id(client)
-        out.append(Network(name, (n.get("Options") or {}).get(BRIDGE) or bridge_name(eid, name),
-                           from_text((n.get("Labels") or {}).get(labels.EGRESS, "none"))))
+        out.append(Network(name, (n.get("Options") or {})[BRIDGE], from_text((n.get("Labels") or {})[labels.EGRESS])))
     return out
 
 
