@@ -20,7 +20,7 @@ GRADING = "nbfleet.grading"  # on a grading sandbox: "<course>/<assignment>"
 
 # the workshop (hub, proxy, visitors, network, volume)
 WORKSHOP = "nbfleet.workshop"  # the course tag
-WORKSHOP_ROLE = "nbfleet.workshop.role"  # hub, proxy, visitor, network, hub-data
+WORKSHOP_ROLE = "nbfleet.workshop.role"  # hub, proxy, visitor, network, hub-data, walls (the keeper of its rules)
 
 # Docker's own, on the containers Swarm runs for a service
 SWARM_TASK = "com.docker.swarm.task.id"

@@ -15,7 +15,12 @@ from ..errors import NbfleetError
 from ..fs import write_private
 from ..roster.hosts import Host, load_hosts
 from ..servers import engine
+from ..servers.walls import local_walls
+from ..servers.walls.networks import BRIDGE, ICC, engine_id
+from ..servers.walls.rules import bridge_name
 from ..settings import Settings
+from ..settings.egress import Egress
+from .plan import addresses, inside
 
 
 def workshop_host(settings: Settings):
@@ -92,9 +97,33 @@ class WorkshopHost:
                 return name
         return None
 
-    def ensure_network(self, name: str, labels: dict) -> None:
-        if not self.client.networks.list(names=[name]):
-            self.client.networks.create(name, driver="bridge", labels=labels)
+    def ensure_network(self, name: str, tags: dict, egress: Egress) -> dict[str, str]:
+        """The workshop's walled network (made if missing: Docker picks a free subnet, then it is made again with
+        that subnet, visitors' range and inter-container traffic off); where hub, proxy and visitors sit on it."""
+        from docker.types import IPAMConfig, IPAMPool
+
+        bridge = bridge_name(engine_id(self.client), name)
+        found = [n for n in self.client.api.networks(names=[name]) if n.get("Name") == name]
+        if found:
+            net = self.client.api.inspect_network(found[0]["Id"])
+            pools = (net.get("IPAM") or {}).get("Config") or []
+            if (net.get("Options") or {}).get(BRIDGE) != bridge or not pools or not pools[0].get("IPRange"):
+                raise NbfleetError(f"workshop network {name}", "was made before the workshop had walls: "
+                                   "run `doit workshop:stop`, then `doit workshop`")
+            return addresses(pools[0]["Subnet"])
+        probe = self.client.api.create_network(name, driver="bridge", labels=tags)  # Docker picks a free subnet
+        subnet = self.client.api.inspect_network(probe["Id"])["IPAM"]["Config"][0]["Subnet"]
+        self.client.api.remove_network(probe["Id"])
+        where = addresses(subnet)
+        self.client.api.create_network(
+            name, driver="bridge", check_duplicate=True, options={ICC: "false", BRIDGE: bridge},
+            labels={**tags, labels.WALLS: name, labels.EGRESS: egress.text},
+            ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, iprange=where["visitors"])]))
+        return where
+
+    def put_up_walls(self, name: str, tags: dict, egress: Egress, image: str, where: dict[str, str]) -> str:
+        """The rules around the workshop's network, kept by a keeper labelled as the workshop's; "kept" or "applied"."""
+        return local_walls(self.client, name, image, {name: egress.text}, inside={name: inside(where)}, extra_labels=tags)
 
     def ensure_volume(self, name: str, labels: dict) -> None:
         import docker.errors

@@ -5,19 +5,24 @@
 
 All of it on one Docker network of the workshop's own, with the hub's database on a volume; every object carries
 the label ``nbfleet.workshop=<course tag>`` so that ``doit workshop:stop`` removes exactly these and nothing else.
+The network is walled like a class's (``servers.walls``): hub and proxy sit at fixed addresses below the range
+visitors get theirs from, and only JupyterHub's own flows pass between containers (``inside``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from typing import NamedTuple
 
 from .. import labels
 from ..errors import NbfleetError
+from ..servers.walls import Pass
 from ..settings import Settings
 
 HUB_PORT = 8081
+VISITOR_PORT = 8888  # where a visitor's Jupyter listens (the image contract)
 PROXY_API_PORT = 8001
 PROXY_USER = "65534:65534"  # nobody: the proxy needs no privilege at all
 
@@ -50,6 +55,21 @@ class Names(NamedTuple):
 
     def labels(self, role: str) -> dict[str, str]:
         return {labels.WORKSHOP: self.tag, labels.WORKSHOP_ROLE: role}
+
+
+def addresses(subnet: str) -> dict[str, str]:
+    """Where the hub and the proxy sit on the workshop's network (fixed: the walls name them by address), and the
+    upper half of the subnet, where Docker gives visitors theirs."""
+    net = ipaddress.ip_network(subnet)
+    return {"hub": str(net.network_address + 2), "proxy": str(net.network_address + 3),
+            "visitors": str(list(net.subnets(prefixlen_diff=1))[1])}
+
+
+def inside(where: dict[str, str]) -> tuple[Pass, ...]:
+    """What passes between the workshop's containers: the hub reaches everything (its proxy's API, every visitor's
+    server), the proxy reaches the hub and visitors' servers, a visitor's server reaches the hub's API. A visitor never
+    reaches another visitor, nor the proxy's API."""
+    return (Pass(where["hub"], "", ()), Pass(where["proxy"], "", (HUB_PORT, VISITOR_PORT)), Pass("", where["hub"], (HUB_PORT,)))
 
 
 def timings(idle_timeout: float) -> dict[str, float]:
@@ -108,9 +128,11 @@ def _gib(n: int) -> str:
     return f"{n / 1024**3:.1f} GiB"
 
 
-def containers(settings: Settings, hub_image: str, hub_env: dict, secrets: dict, docker_socket: str) -> dict[str, dict]:
+def containers(settings: Settings, hub_image: str, hub_env: dict, secrets: dict, docker_socket: str,
+               where: dict[str, str]) -> dict[str, dict]:
     """The hub's and the proxy's containers as Docker SDK ``containers.create`` arguments, each labelled with the
-    hash of its own arguments (a changed setting recreates that container, nothing else)."""
+    hash of its own arguments (a changed setting recreates that container, nothing else), each at its address of
+    ``where`` (``addresses``) on the workshop's network."""
     w, n = settings.workshop, Names(settings.course.tag)
     hub_url = f"http://{n.hub}:{HUB_PORT}"
     hardening = {"security_opt": ["no-new-privileges"], "restart_policy": {"Name": "unless-stopped"}}
@@ -124,6 +146,7 @@ def containers(settings: Settings, hub_image: str, hub_env: dict, secrets: dict,
         "user": PROXY_USER,
         "ports": {f"{w.port}/tcp": w.port},
         "network": n.network,
+        "networking_config": {n.network: {"IPAMConfig": {"IPv4Address": where["proxy"]}}},
         "labels": n.labels("proxy"),
         "cap_drop": ["ALL"],
         "mem_limit": "256m",
@@ -140,6 +163,7 @@ def containers(settings: Settings, hub_image: str, hub_env: dict, secrets: dict,
         "volumes": {n.volume: {"bind": "/srv/jupyterhub", "mode": "rw"},
                     docker_socket: {"bind": "/var/run/docker.sock", "mode": "rw"}},
         "network": n.network,
+        "networking_config": {n.network: {"IPAMConfig": {"IPv4Address": where["hub"]}}},
         "labels": n.labels("hub"),
         "mem_limit": "1g",
         **hardening,

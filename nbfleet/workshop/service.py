@@ -39,8 +39,9 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
                                f"port {w.port} is already in use on host {host.name}" + (f" (by container {other})" if other else ""))
         visitor_tag, hub_tag = ws.ensure_image(visitor), ws.ensure_image(hub)
         hub_env = hub_settings(settings, visitor_tag, visitor["id"])
-        specs = containers(settings, hub_tag, hub_env, tokens(settings), ws.docker_socket())
-        ws.ensure_network(names.network, names.labels("network"))
+        where = ws.ensure_network(names.network, names.labels("network"), w.egress)
+        specs = containers(settings, hub_tag, hub_env, tokens(settings), ws.docker_socket(), where)
+        ws.put_up_walls(names.network, names.labels("walls"), w.egress, hub["id"], where)  # before anything joins it
         ws.ensure_volume(names.volume, names.labels("hub-data"))
         for spec in specs.values():  # the proxy first: the hub asks it for its routes as it starts
             what = ws.run(spec)

@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from support.browser import chromium
 from support.courses import random_course, read_record
 from support.doit import run as doit
 from support.engines import port_block
+from support.network import METADATA_IP, PUBLIC_IP, Outside, reach
 from support.workshop import Visitor, hub_users, make_workshop_repo, remove_workshop, wait_for, workshop_objects, write_settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -64,27 +66,19 @@ def test_a_visitor_lands_on_jupyterlab_with_the_materials_and_three_languages(wo
 
 
 def test_a_real_browser_gets_jupyterlab_and_runs_a_cell(workshop):
-    from playwright.sync_api import sync_playwright
-
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
-        try:
-            page = browser.new_page()
-            page.goto(f"{workshop['url']}/")
-            page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
-            assert "/user/visitor" in page.url and page.url.split("?")[0].endswith("/lab")
-            page.goto(page.url.split("/lab")[0] + "/lab/tree/python.ipynb")
-            page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
-            cell = page.locator(".jp-Notebook .jp-CodeCell").nth(1)  # "6 * 7"
-            cell.locator(".cm-content").click()
-            page.keyboard.press("Shift+Enter")
-            output = cell.locator(".jp-OutputArea-output")
-            output.wait_for(timeout=60_000)
-            assert output.inner_text().strip() == "42"
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{workshop['url']}/")
+        page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+        assert "/user/visitor" in page.url and page.url.split("?")[0].endswith("/lab")
+        page.goto(page.url.split("/lab")[0] + "/lab/tree/python.ipynb")
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+        cell = page.locator(".jp-Notebook .jp-CodeCell").nth(1)  # "6 * 7"
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        output = cell.locator(".jp-OutputArea-output")
+        output.wait_for(timeout=60_000)
+        assert output.inner_text().strip() == "42"
 
 
 def test_a_returning_visitor_gets_their_own_server_back(workshop):
@@ -95,6 +89,33 @@ def test_a_returning_visitor_gets_their_own_server_back(workshop):
     assert r.status_code == 200 and v.user == user
     assert container_of(workshop, user).id == before
     assert v.run("6*7") == "42"
+
+
+def test_visitors_are_walled_from_each_other_and_reach_the_hub_only_as_jupyterhub_needs(workshop, tiny_image):
+    client, net = workshop["client"], f"{workshop['tag']}-workshop"
+    a, b = Visitor(workshop["url"]), Visitor(workshop["url"])
+    assert a.arrive().status_code == 200 and b.arrive().status_code == 200
+    ca, cb = container_of(workshop, a.user), container_of(workshop, b.user)
+
+    def address(name: str) -> str:
+        return client.api.inspect_container(name)["NetworkSettings"]["Networks"][net]["IPAddress"]
+
+    hub, proxy = address(f"{workshop['tag']}-workshop-hub"), address(f"{workshop['tag']}-workshop-proxy")
+    outside = Outside().start()
+    try:
+        control = client.containers.run(tiny_image["tag"], detach=True, remove=True)
+        try:  # outside the walls the listeners answer: the blocks below are the walls' doing
+            assert reach(client, control.name, PUBLIC_IP, 8080) and reach(client, control.name, METADATA_IP, 80)
+        finally:
+            control.remove(force=True)
+        assert not reach(client, ca.name, address(cb.name), 8888), "visitor to visitor"
+        assert not reach(client, ca.name, proxy, 8001), "the proxy's API would let a visitor reroute the others"
+        assert reach(client, ca.name, hub, 8081), "the hub's API, which a visitor's server reports to"
+        assert not reach(client, ca.name, METADATA_IP, 80) and not reach(client, ca.name, outside.private_ip, 80)
+        assert reach(client, ca.name, PUBLIC_IP, 443) and not reach(client, ca.name, PUBLIC_IP, 8080)  # web only
+    finally:
+        outside.stop()
+    assert a.run("6*7") == "42" and b.run("1+1") == "2", "both still work through the proxy"
 
 
 def test_twenty_visitors_arriving_together_each_get_their_own_server(workshop):

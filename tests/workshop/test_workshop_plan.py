@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nbfleet.errors import NbfleetError
 from nbfleet.settings import load
 from nbfleet.workshop.hub_api import pool_counts
-from nbfleet.workshop.plan import Names, check_fits, containers, generation, hub_settings, timings
+from nbfleet.workshop.plan import Names, addresses, check_fits, containers, generation, hub_settings, inside, timings
 from nbfleet.workshop.report import rows
 from support.repo import REPO
 
@@ -82,8 +82,12 @@ def test_hub_settings_and_containers(tmp_path):
     n = Names("ws")
     assert env["network"] == n.network and env["hub_host"] == n.hub and env["memory"] == 512 * 1024**2
     assert env["generation"] == generation("sha256:1", s) != generation("sha256:2", s)
-    specs = containers(s, "nbfleet/workshop-hub:def", env, {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock")
+    where = addresses("172.30.0.0/16")
+    assert where == {"hub": "172.30.0.2", "proxy": "172.30.0.3", "visitors": "172.30.128.0/17"}
+    specs = containers(s, "nbfleet/workshop-hub:def", env, {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock", where)
     proxy, hub = specs[n.proxy], specs[n.hub]
+    assert hub["networking_config"][n.network]["IPAMConfig"]["IPv4Address"] == "172.30.0.2"  # the walls name it
+    assert proxy["networking_config"][n.network]["IPAMConfig"]["IPv4Address"] == "172.30.0.3"
     assert proxy["ports"] == {"8123/tcp": 8123} and "ports" not in hub  # the hub is reached through the proxy only
     assert proxy["user"] != "root" and proxy["cap_drop"] == ["ALL"]
     assert hub["volumes"][n.volume]["bind"] == "/srv/jupyterhub"
@@ -91,7 +95,7 @@ def test_hub_settings_and_containers(tmp_path):
     # a changed setting changes the hash of the container it concerns
     s2 = load(course(tmp_path, 'memory = "768m"\ncpus = 0.25\nport = 8123\n'))
     specs2 = containers(s2, "nbfleet/workshop-hub:def", hub_settings(s2, "nbfleet/workshop-notebook:abc", "sha256:1"),
-                        {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock")
+                        {"proxy_token": "p", "status_token": "t"}, "/run/docker.sock", where)
     assert specs2[n.proxy]["labels"] == proxy["labels"]
     assert specs2[n.hub]["labels"] != hub["labels"]
 
@@ -178,3 +182,12 @@ def test_visitors_run_jupyterhub_singleuser_at_the_hubs_version():
         return next(line.split("==")[1] for line in lines if line.startswith("jupyterhub=="))
 
     assert pin("workshop-notebook") == pin("workshop-hub") == "6.1.1"
+
+
+def test_inside_the_workshop_only_jupyterhub_s_own_flows_pass():
+    where = addresses("10.77.0.0/24")
+    assert where["visitors"] == "10.77.0.128/25" and where["hub"] == "10.77.0.2"
+    flows = {(p.source, p.dest, p.ports) for p in inside(where)}
+    assert flows == {("10.77.0.2", "", ()),  # the hub: its proxy's API, every visitor's server
+                     ("10.77.0.3", "", (8081, 8888)),  # the proxy: the hub, visitors' servers
+                     ("", "10.77.0.2", (8081,))}  # a visitor's server: the hub's API, nothing else

@@ -14,16 +14,16 @@ from .warden import keep
 
 
 def local_walls(client, course: str, image: str, wanted: Mapping[str, str],
-                inside: Mapping[str, Sequence[Pass]] | None = None) -> str:
+                inside: Mapping[str, Sequence[Pass]] | None = None, extra_labels: dict | None = None) -> str:
     """The course's networks ``wanted`` on a plain engine, and rules for them and for any older network of the
     course still there (a student not yet moved to a new policy keeps the old one's walls); ``inside``: flows allowed
-    between containers of a network. "kept" or "applied"."""
+    between containers of a network; ``extra_labels`` on the keeper. "kept" or "applied"."""
     eid = engine_id(client)
     nets = {n.name: n for n in course_networks(client, course)}
     for name, egress in wanted.items():
         nets[name] = ensure_bridge(client, eid, course, name, from_text(egress))
     nets = {name: n._replace(inside=tuple((inside or {}).get(name, ()))) for name, n in nets.items()}
-    return keep(client, course, prefix(eid, course), image, list(nets.values()))
+    return keep(client, course, prefix(eid, course), image, list(nets.values()), extra_labels)
 
 
 def swarm_walls(manager, node, course: str, image: str, wanted: Mapping[str, str]) -> str:

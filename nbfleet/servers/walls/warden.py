@@ -62,8 +62,10 @@ def keeper_name(course: str) -> str:
     return f"{course}-walls"
 
 
-def keeper_spec(course: str, course_prefix: str, image: str, networks: Sequence[Network]) -> dict:
-    """docker-py ``containers.create`` arguments of the keeper that holds these networks' walls."""
+def keeper_spec(course: str, course_prefix: str, image: str, networks: Sequence[Network],
+                extra_labels: dict | None = None) -> dict:
+    """docker-py ``containers.create`` arguments of the keeper that holds these networks' walls (``extra_labels``: what
+    else finds it, e.g. the workshop's own label)."""
     text, names = restore_text(course_prefix, networks)
     forward, inbound = chains(course_prefix)
     digest = hashlib.sha256((text + SCRIPT).encode()).hexdigest()[:16]
@@ -84,16 +86,17 @@ def keeper_spec(course: str, course_prefix: str, image: str, networks: Sequence[
         "restart_policy": {"Name": "always"},
         "mem_limit": 64 * 1024**2,
         "pids_limit": 64,
-        "labels": {labels.WALLS: course, labels.HASH: digest},  # not a short-lived helper: it stays
+        "labels": {**(extra_labels or {}), labels.WALLS: course, labels.HASH: digest},  # not a short-lived helper: it stays
     }
 
 
-def keep(client, course: str, course_prefix: str, image: str, networks: Sequence[Network]) -> str:
+def keep(client, course: str, course_prefix: str, image: str, networks: Sequence[Network],
+         extra_labels: dict | None = None) -> str:
     """Make the keeper of ``networks`` run on ``client``'s engine and wait until the rules are in; "kept" when the
     one there already holds exactly these rules, else "applied"."""
     import docker
 
-    spec = keeper_spec(course, course_prefix, image, networks)
+    spec = keeper_spec(course, course_prefix, image, networks, extra_labels)
     digest = spec["labels"][labels.HASH]
     try:
         current = client.containers.get(spec["name"])
