@@ -6,7 +6,10 @@ The standard library's thread pool, imported when first used: it costs milliseco
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,3 +36,15 @@ def as_done(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
         for future in as_completed([pool.submit(fn, item) for item in items]):
             yield future.result()
+
+
+def meanwhile(fn: Callable[..., R], *args) -> Future:
+    """``fn(*args)`` in a thread of its own while the caller goes on; ``.result()`` waits for it (and raises what it
+    raised)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)

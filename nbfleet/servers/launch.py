@@ -89,8 +89,7 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         say("image")
         result.image = backend.ensure_image(image["id"], image.get("tag", ""), source=source)
         result.switched = backend.retire_others()
-        say("walls")
-        result.walls = backend.put_up_walls(manifest["walls"], image["id"])
+        walls = threads.meanwhile(backend.put_up_walls, manifest["walls"], image["id"])  # in place while the plan is made
         desired = manifest["containers"]
         actual = backend.servers()
         now = dt.datetime.now(dt.UTC)
@@ -132,6 +131,8 @@ def launch_host(manifest: dict, teacher_uid: int, teacher_gid: int, *, force: bo
         backend.prepare_folders([f for f in folders if f not in admins], teacher_uid, teacher_gid, image["id"])
         backend.prepare_folders([f for f in folders if f in admins], teacher_uid, teacher_gid, image["id"],
                                 own=False)  # the teacher's course tree keeps its owners
+        say("walls")
+        result.walls = walls.result()  # no server starts before its walls are up
 
         def bring_up(step: Step):
             if step.kind == "create":
