@@ -2,7 +2,8 @@
 
 Above the notebook: the points per test and in total, and the grader's notes (a test cell the student changed,
 a cell that ran too long, a kernel that died). Below each graded cell: what it earned and why. Everything the
-student's code printed is sanitized (nbconvert's ``sanitize_html``) and the template's own scripts are taken out:
+student's code printed is sanitized (nbconvert's ``sanitize_html``, with ``grading.sanitize``'s allow-list: nbconvert's
+own escapes headings and tables) and the template's own scripts are taken out:
 a feedback page never runs a script, in the student's browser or in the teacher's. Hidden tests are not shown
 (``grading.hidden``).
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+
+from .sanitize import clean_html
 
 CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
        'style-src \'unsafe-inline\'; font-src data:">')
@@ -42,7 +45,8 @@ def feedback_notebook(title: str, executed: dict, where: dict[str, int], results
     nb = copy.deepcopy(executed)
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
-            output["metadata"] = {}  # image sizes and the like: the student's code writes them, and they become attributes
+            if "metadata" in output:  # image sizes and the like: the student's code writes them, and they become attributes
+                output["metadata"] = {}  # (stream and error outputs have none, and may not get one)
     by_index = {where[r.grade_id]: r for r in results if r.grade_id in where}
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
@@ -75,7 +79,7 @@ def to_html(nb: dict) -> str:
     language = info.get("name") or (node.metadata.get("kernelspec") or {}).get("language") or "python"
     if language == "python" and info.get("pygments_lexer", "ipython3") == "ipython3":
         info.update(name="python", pygments_lexer="python3")  # IPython's lexer lives in IPython, not installed here
-    exporter = HTMLExporter(template_name="classic", sanitize_html=True)
+    exporter = HTMLExporter(template_name="classic", sanitize_html=True, filters={"clean_html": clean_html})
     body, _ = exporter.from_notebook_node(node)
     # the template's own scripts (MathJax, require.js from a CDN) are not needed to read feedback: none is left, and
     # the page itself forbids any (an event handler the sanitizer missed would not run either)

@@ -52,7 +52,7 @@ def in_server(client, name: str, *cmd: str) -> str:
 
 def test_an_exam_cuts_servers_off_shows_only_its_folder_and_ends_with_a_snapshot_holding_the_last_save(course, docker_client):
     repo, tag, outside = course
-    one_line_error(doit(repo, "exam:nosuch"), "")  # not even a task: doit says so
+    one_line_error(doit(repo, "exam:nosuch"), "Invalid parameter: \"exam:nosuch\"")  # not even a task: doit says so
     ok(doit(repo, "launch"))
     one_line_error(doit(repo, f"exam:{A}"), f"{A} is not released yet: run `doit release:{A}` first")
     assert not (repo / "build" / "exam.json").exists()
