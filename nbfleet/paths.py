@@ -135,6 +135,11 @@ def gradebook(settings) -> Path:
     return grades_dir(settings) / "gradebook.csv"
 
 
+def lms_file(settings, lms: str) -> Path:
+    """The grades as ``lms`` ("canvas", "moodle") imports them, beside the gradebook."""
+    return grades_dir(settings) / f"{lms}.csv"
+
+
 def grading_state(settings, assignment: str) -> Path:
     """Each student's grading record, with the fingerprint of what it was graded from."""
     return grades_dir(settings) / ".state" / f"{assignment}.json"

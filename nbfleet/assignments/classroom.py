@@ -85,11 +85,12 @@ class Reach:
         return {name: why for name, why in sorted(self.failed.items()) if name in used}
 
 
-def reach(settings) -> Reach:
+def reach(settings, staff: bool = True) -> Reach:
     """Group the roster by where each student's folder is; open helpers on the hosts that need one (hosts with
-    their own disk, and remote hosts said to share, whose claim is checked here)."""
+    their own disk, and remote hosts said to share, whose claim is checked here). ``staff=False`` leaves out the
+    roster's admins (Admin=TRUE): they are not students."""
     hosts = load_hosts(settings)
-    students = load_roster(settings, hosts).students
+    students = [s for s in load_roster(settings, hosts).students if staff or not s.admin]
     waiting = host_folders.waiting_to_move(settings, hosts, students)
     here, own = host_folders.groups(hosts, [s for s in students if s.id not in waiting])
     check = host_folders.shared_hosts_to_check(hosts, students, settings.root)
@@ -128,9 +129,10 @@ def release_assignment(settings, assignment: str, *, restore: bool = False, prog
 
 
 def collect_assignment(settings, assignment: str, *, progress=None):
-    """Snapshot every roster student's copy of ``assignment`` into ``build/submissions/<a>/``, from every host."""
+    """Snapshot every roster student's copy of ``assignment`` into ``build/submissions/<a>/``, from every host; the
+    roster's admins are staff, not students, and are not collected (so neither graded nor sent to the LMS)."""
     source_folder(settings, assignment)
-    r = reach(settings)
+    r = reach(settings, staff=False)
     try:
         report = collect(settings, assignment, r.here, progress=progress, write_manifest=False)
         dest = paths.submissions(settings, assignment)

@@ -29,10 +29,13 @@ from ..assignments.classroom import deliver_feedback
 from ..assignments.collect import read_collected
 from ..assignments.files import assignments
 from ..errors import NbfleetError
-from ..fs import write_json
+from ..fs import write_json, write_text
+from ..roster.hosts import load_hosts
+from ..roster.students import load_table, validate
 from ..servers.engine import local_engine, short_error
 from .feedback import page_name
 from .gradebook import assignment_table, check_overrides, gradebook, read_overrides, write_table
+from .lms import canvas_csv, moodle_csv
 from .run import grade_one
 from .sandbox import check_image, remove_leftovers
 from .teacher import load_assignment, sha
@@ -147,6 +150,7 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     report.table = assignment_table(name, state, a.tests, overrides)
     write_table(report.table, paths.grades_table(settings, name))
     write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
+    write_lms_files(settings, assignments(settings))
     # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
     pending = {sid: {nb: Path(p) for nb, p in r["feedback"].items()} for sid, r in state.items()
                if r.get("feedback") and not r.get("delivered") and all(Path(p).is_file() for p in r["feedback"].values())}
@@ -165,3 +169,34 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     else:
         again.unlink(missing_ok=True)
     return report
+
+
+def write_lms_files(settings, names: list[str]) -> None:
+    """``build/grades/canvas.csv`` and ``moodle.csv`` from every graded assignment's table and the roster (students
+    only, in roster order, known to the LMS by the ``[grade] lms_id`` column)."""
+    import pandas as pd
+
+    table = load_table(settings)
+    column = table.index(settings.grade.lms_id)
+    if column is None:
+        raise NbfleetError(f"{settings.file.name}: grade.lms_id", f"the roster has no column {settings.grade.lms_id!r} "
+                           f"(it has: {', '.join(h for h in table.header if h.strip())})")
+    students, rows = validate(table, load_hosts(settings), settings.course.tag)
+    cells = table.frame[column].tolist()
+    lms_ids = {}
+    for s, row in zip(students, rows, strict=True):
+        lms_ids[s.id] = cells[row].strip()
+        if not lms_ids[s.id] and not s.admin:
+            raise NbfleetError(table.where(row, settings.grade.lms_id),
+                               f"{s.id} has no {settings.grade.lms_id}: the LMS files need one for every student")
+    students = [s for s in students if not s.admin]
+    totals, maxima = {}, {}
+    for name in names:
+        path = paths.grades_table(settings, name)
+        if path.is_file():
+            t = pd.read_csv(path, dtype={"student": str})
+            totals[name] = {sid: (None if pd.isna(v) else float(v)) for sid, v in zip(t["student"], t["total"], strict=True)}
+            maxima[name] = float(t["max"].max()) if len(t) else None
+    lms_names = settings.grade.lms_names
+    write_text(paths.lms_file(settings, "canvas"), canvas_csv(students, lms_ids, totals, maxima, lms_names))
+    write_text(paths.lms_file(settings, "moodle"), moodle_csv(students, lms_ids, totals, lms_names))

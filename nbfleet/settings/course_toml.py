@@ -160,6 +160,8 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
         cell_timeout=g.duration("cell_timeout", Grade().cell_timeout, low=1),
         notebook_timeout=g.duration("notebook_timeout", Grade().notebook_timeout, low=1),
         overrides=g.path("overrides", root, Grade().overrides),
+        lms_id=g.match("lms_id", Grade().lms_id, re.compile(r"^\S(.*\S)?$"), "a column name of the roster"),
+        lms_names=g.strtable("lms_names"),
     )
     return Settings(root, file, course, teacher, base, images, launch, release, collect, mail, roster,
                     _workshop(r.section("workshop", set(Workshop._fields)), root), swarm, grade)

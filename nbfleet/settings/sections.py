@@ -119,6 +119,8 @@ class Grade(NamedTuple):
     cell_timeout: float = 60.0
     notebook_timeout: float = 600.0
     overrides: Path = Path("grades/overrides.csv")  # the teacher's own scores, which survive a regrade
+    lms_id: str = "SNumber"  # the roster column the LMS knows students by (canvas.csv, moodle.csv)
+    lms_names: dict[str, str] = {}  # assignment -> its column in the LMS files (default: its name); never changed in place
 
 
 class Settings(NamedTuple):

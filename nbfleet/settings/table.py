@@ -93,6 +93,13 @@ class Section:
             raise NbfleetError(self.where(key), "must be a list of strings")
         return tuple(value)
 
+    def strtable(self, key: str) -> dict[str, str]:
+        """A table of names to strings (``[grade.lms_names]``), empty when not given."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise NbfleetError(self.where(key), "must be a table of name = \"text\" (no empty text)")
+        return dict(value)
+
     def path(self, key: str, root: Path, default: Path | None) -> Path | None:
         value = self.data.get(key, None if default is None else str(default))
         if value is None:

@@ -113,22 +113,23 @@ def test_release_revise_and_collect_on_a_host_with_its_own_disk(course, remote, 
     assert (subs / on_b[0] / "problem1.ipynb").read_bytes() == edited, "byte for byte"
     assert (subs / on_b[0] / "problem1.released-2.ipynb").read_bytes() == (mine.parent / "problem1.released-2.ipynb").read_bytes()
     manifest = json.loads((subs / "_manifest.json").read_text())
-    assert sorted(manifest["students"]) == sorted(where)
+    assert sorted(manifest["students"]) == sorted(sid for sid in where if sid != "teacher"), "the admin is staff: not collected"
     assert manifest["students"][on_b[0]]["files"]["problem1.ipynb"]["released"] is False
-    assert manifest["students"][on_b[1]]["files"]["problem1.ipynb"]["released"] is True
+    untouched = next(sid for sid in [*on_b[1:], *on_a] if sid != "teacher")
+    assert manifest["students"][untouched]["files"]["problem1.ipynb"]["released"] is True
     for sid in on_a:
-        assert (subs / sid / "problem1.ipynb").is_file()
+        assert (subs / sid / "problem1.ipynb").is_file() == (sid != "teacher")
     assert not [p for p in subs.iterdir() if p.name.startswith(".partial")]
 
     # graded here, in sandboxes; each student's feedback reaches their folder, b's through b's engine
     graded = doit(course, "grade:assignment1")
     assert graded.returncode == 0, graded.stdout + graded.stderr
-    assert "assignment1: 4 graded in sandboxes" in graded.stdout
+    assert "assignment1: 3 graded in sandboxes" in graded.stdout  # the three students; the teacher is staff
     for sid in on_b:
-        assert (remote / "students" / sid / "feedback" / "assignment1" / "problem1.html").is_file()
+        assert (remote / "students" / sid / "feedback" / "assignment1" / "problem1.html").is_file() == (sid != "teacher")
         assert not (course / "students" / sid).exists(), "nothing for b's students in this machine's folder"
     for sid in on_a:
-        assert (course / "students" / sid / "feedback" / "assignment1" / "problem2.html").is_file()
+        assert (course / "students" / sid / "feedback" / "assignment1" / "problem2.html").is_file() == (sid != "teacher")
     assert (remote / "students" / ".nbfleet" / "ledger" / f"feedback@assignment1@{on_b[0]}.json").is_file()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -11,7 +12,7 @@ from support.courses import read_record
 from support.doit import ok
 from support.doit import run as doit
 from support.edits import edit_cell, student_adds_a_note, student_solves
-from support.grading import grades, sandboxes, state
+from support.grading import grades, make_grading_course, sandboxes, state
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 A = "assignment1"
@@ -21,15 +22,17 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     course = grading_course
     student_solves(course, "s1234567")  # correct
     student_solves(course, "s2345678", replace={"problem1.ipynb": ("statistics.median(", "statistics.mean(")})  # median wrong
-    # s3456789 hands in what they got (empty); so does the teacher's own folder
+    # s3456789 hands in what they got (empty); the teacher (Admin=TRUE) is staff, not a student: never graded
     mine = course / "students" / "s1234567" / "feedback" / A / "problem2.html"
     mine.parent.mkdir(parents=True)
     mine.write_text("my own notes, not feedback")  # a file of the student's where feedback will land
     ok(doit(course, f"collect:{A}"))
 
     out = ok(doit(course, f"grade:{A}"))
-    assert f"{A}: 4 graded in sandboxes, 0 unchanged" in out
+    assert f"{A}: 3 graded in sandboxes, 0 unchanged" in out
     g = grades(course)
+    assert set(g) == {"s1234567", "s2345678", "s3456789"}, "the teacher is not graded"
+    assert not (course / "students" / "teacher" / "feedback").exists()
     assert (g["s1234567"]["total"], g["s2345678"]["total"], g["s3456789"]["total"]) == (4, 2, 0)
     assert (g["s2345678"]["problem1/load"], g["s2345678"]["problem1/mean_median"], g["s2345678"]["problem2/test_busiest"]) == (1, 0, 1)
     assert all(g[s]["max"] == 4 for s in g) and not any(g[s]["late"] for s in g)
@@ -39,6 +42,14 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert book[0].startswith("student,assignment1,assignment1 max,assignment1 late") and any(
         line.startswith("s1234567,4.0,4.0") for line in book)
     assert sandboxes(docker_client, course) == []
+    # the LMS files: students only (not the teacher), known by their SNumber
+    canvas = list(csv.reader((course / "build" / "grades" / "canvas.csv").open()))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A]
+    assert canvas[1] == ["Points Possible", "", "", "", "", "4"]
+    assert [r[2] for r in canvas[2:]] == ["s1234567", "s2345678", "s3456789"] and canvas[2][5] == "4"
+    moodle = list(csv.reader((course / "build" / "grades" / "moodle.csv").open()))
+    assert moodle[0] == ["First name", "Last name", "ID number", "Email address", A]
+    assert [r[2] for r in moodle[1:]] == ["s1234567", "s2345678", "s3456789"] and moodle[2][4] == "2"
 
     # the feedback: in each student's folder, hidden tests not shown, the student's own file untouched
     page = (course / "students" / "s2345678" / "feedback" / A / "problem1.html").read_text()
@@ -54,22 +65,22 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert f"-- grade:{A}" in ok(doit(course, f"grade:{A}"))
     ok(doit(course, f"collect:{A}"))
     again = ok(doit(course, f"grade:{A}"))
-    assert f"{A}: 0 graded in sandboxes, 4 unchanged" in again
+    assert f"{A}: 0 graded in sandboxes, 3 unchanged" in again
 
     # one student fixes their median: only they are graded again
     student_solves(course, "s2345678")
     ok(doit(course, f"collect:{A}"))
     one = ok(doit(course, f"grade:{A}"))
-    assert f"{A}: 1 graded in sandboxes, 3 unchanged" in one
+    assert f"{A}: 1 graded in sandboxes, 2 unchanged" in one
     assert grades(course)["s2345678"]["total"] == 4
 
     # two students change; the teacher grades one with --student; the next plain run grades the other
     student_adds_a_note(course / "students" / "s1234567" / A / "problem2.ipynb")
-    student_solves(course, "teacher")
+    student_adds_a_note(course / "students" / "s2345678" / A / "problem2.ipynb")
     ok(doit(course, f"collect:{A}"))
-    assert f"{A}: 1 graded in sandboxes" in ok(doit(course, f"grade:{A}", "--student", "teacher"))
-    assert grades(course)["teacher"]["total"] == 4
-    assert f"{A}: 1 graded in sandboxes, 3 unchanged" in ok(doit(course, f"grade:{A}"))
+    assert f"{A}: 1 graded in sandboxes" in ok(doit(course, f"grade:{A}", "--student", "s2345678"))
+    assert grades(course)["s2345678"]["total"] == 4
+    assert f"{A}: 1 graded in sandboxes, 2 unchanged" in ok(doit(course, f"grade:{A}"))
     assert f"-- grade:{A}" in ok(doit(course, f"grade:{A}"))
 
     # the teacher's own score survives a regrade of that student
@@ -85,8 +96,9 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert g["s1234567"]["total"] == 4
 
 
-def test_bad_submissions_are_named_and_the_others_graded(grading_course, docker_client, course_images):
-    course = grading_course
+def test_bad_submissions_are_named_and_the_others_graded(tmp_path, docker_client, course_images):
+    course = make_grading_course(tmp_path / "course", course_images, roster=["s1234567", "s2345678", "s3456789", "s4567890"])
+    ok(doit(course, f"release:{A}"))
     # a sandbox an interrupted run left behind (its doit was killed): the next run removes it
     tag = re.search(r'(?m)^tag = "([^"]+)"', (course / "course.toml").read_text()).group(1)
     image = read_record(course_images, "course-notebook")["id"]
@@ -95,7 +107,7 @@ def test_bad_submissions_are_named_and_the_others_graded(grading_course, docker_
     student_solves(course, "s1234567")
     (course / "students" / "s2345678" / A / "problem1.ipynb").write_text('{"cells": [')  # not JSON
     (course / "students" / "s3456789" / A / "problem2.ipynb").write_text('{"hello": 1}')  # not a notebook
-    teacher = course / "students" / "teacher" / A / "problem1.ipynb"
+    teacher = course / "students" / "s4567890" / A / "problem1.ipynb"  # a test cell the teacher does not have
     nb = json.loads(teacher.read_text())
     nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "id": "extra1",
                         "source": "### TEST bonus: 10 points\nassert True"})
@@ -108,7 +120,7 @@ def test_bad_submissions_are_named_and_the_others_graded(grading_course, docker_
     flat = " ".join(out.split())
     assert "s2345678: build/submissions/assignment1/s2345678/problem1.ipynb:1:12: not valid JSON: Expecting value" in flat
     assert "s3456789: build/submissions/assignment1/s3456789/problem2.ipynb: not a Jupyter notebook" in flat
-    assert "teacher: build/submissions/assignment1/teacher/problem1.ipynb: cell 11: test cell 'bonus' is not in the teacher's version" in flat
+    assert "s4567890: build/submissions/assignment1/s4567890/problem1.ipynb: cell 11: test cell 'bonus' is not in the teacher's version" in flat
     g = grades(course)
     assert g["s1234567"]["total"] == 4
     assert g["s2345678"]["total"] == "" and g["s2345678"]["problem"].endswith("not valid JSON: Expecting value")

@@ -65,7 +65,7 @@ def state(course: Path, assignment: str = "assignment1") -> dict:
 
 @pytest.fixture
 def grading_course(tmp_path, course_images):
-    """The sample course, released to its students (s1234567, s2345678, s3456789, teacher)."""
+    """The sample course, released to everyone on its roster (s1234567, s2345678, s3456789, and teacher, its admin)."""
     course = make_grading_course(tmp_path / "course", course_images)
     ok(run(course, "release:assignment1"))
     return course
