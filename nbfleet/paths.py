@@ -135,6 +135,11 @@ def gradebook(settings) -> Path:
     return grades_dir(settings) / "gradebook.csv"
 
 
+def similarity_report(settings, assignment: str) -> Path:
+    """The pairs of submissions whose answers are unusually alike, side by side."""
+    return grades_dir(settings) / f"{assignment}-similarity.html"
+
+
 def lms_file(settings, lms: str) -> Path:
     """The grades as ``lms`` ("canvas", "moodle") imports them, beside the gradebook."""
     return grades_dir(settings) / f"{lms}.csv"

@@ -38,6 +38,7 @@ from .gradebook import assignment_table, check_overrides, gradebook, read_overri
 from .lms import canvas_csv, moodle_csv
 from .run import grade_one
 from .sandbox import check_image, remove_leftovers
+from .similarity import similarity_report
 from .teacher import load_assignment, sha
 
 
@@ -151,6 +152,8 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     write_table(report.table, paths.grades_table(settings, name))
     write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
     write_lms_files(settings, assignments(settings))
+    page, _ = similarity_report(paths.submissions(settings, name), paths.stripped(settings, name), name)
+    write_text(paths.similarity_report(settings, name), page)
     # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
     pending = {sid: {nb: Path(p) for nb, p in r["feedback"].items()} for sid, r in state.items()
                if r.get("feedback") and not r.get("delivered") and all(Path(p).is_file() for p in r["feedback"].values())}

@@ -51,6 +51,9 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert moodle[0] == ["First name", "Last name", "ID number", "Email address", A]
     assert [r[2] for r in moodle[1:]] == ["s1234567", "s2345678", "s3456789"] and moodle[2][4] == "2"
 
+    report = (course / "build" / "grades" / f"{A}-similarity.html").read_text()  # beside the tables, each run
+    assert f"{A}: answers that are unusually alike" in report and "3 submissions" in report
+
     # the feedback: in each student's folder, hidden tests not shown, the student's own file untouched
     page = (course / "students" / "s2345678" / "feedback" / A / "problem1.html").read_text()
     assert "Points: 1 / 3" in page and "mean_median: 0 / 2 points" in page and "11.5" not in page
