@@ -6,7 +6,7 @@ Only task declarations live here; what each task does lives in nbfleet (nbfleet/
 from pathlib import Path
 
 from nbfleet import paths
-from nbfleet.tasks import common, exam, grade, images, launch, release, roster, strip, workshop
+from nbfleet.tasks import common, exam, grade, images, launch, mark, release, roster, strip, workshop
 
 # The menu, in the order of the pipeline: `doit list` shows the tasks in the order they are defined here.
 
@@ -57,6 +57,10 @@ def task_exam():
 
 def task_grade():
     return grade.task_grade()
+
+
+def task_mark():
+    return mark.task_mark()
 
 
 def task_mail():

@@ -6,7 +6,8 @@ Two ways to say which cells grade what (docs/grading.md):
   ``solution`` on an answer cell (both: an answer a person grades), ``locked`` on a read-only cell;
 - for notebooks with markers only, nbfleet's own convention: a code cell whose first line is
   ``### TEST <name>: <points> points`` is a test worth that many points (any comment prefix: ``#``, ``//``, ``%``,
-  ``--``). The line is released with the cell, so students see what each test is worth.
+  ``--``); a cell (markdown or code) whose first line is ``### MARK <name>: <points> points`` is an answer a person
+  marks (``doit mark:<a>``). Both lines are released with the cell, so students see what each is worth.
 
 ``restore`` puts these cells back into a submission, ``score`` says what each earned, ``hidden`` what a student may
 see of them.
@@ -23,6 +24,7 @@ from ..assignments.notebooks.strip import strip_notebook
 from ..errors import NbfleetError
 
 TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*TEST\s+(?P<id>[A-Za-z0-9][\w.-]*)\s*:\s*(?P<points>\d+(?:\.\d+)?)\s+points?\s*$")
+MARK_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*MARK\s+(?P<id>[A-Za-z0-9][\w.-]*)\s*:\s*(?P<points>\d+(?:\.\d+)?)\s+points?\s*$")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # nearly a test line: a comment starting with "test" that gives points ("### TEST load 1 point", "# test x: 2")
 _LOOSE_TEST_LINE = re.compile(r"^\s*(?:#+|//+|%+|--)\s*tests?\b.*(?::\s*\d|\d\s*(?:points?|pts?)\b|:.*\bpoints?\b)", re.IGNORECASE)
@@ -75,12 +77,21 @@ def test_line(cell: dict) -> tuple[str, float] | None:
     return (m.group("id"), float(m.group("points"))) if m else None
 
 
+def mark_line(cell: dict) -> tuple[str, float] | None:
+    """(name, points) when ``cell`` is an answer a person marks by nbfleet's convention (first line
+    ``### MARK name: N points``, in a markdown or a code cell)."""
+    if cell.get("cell_type") not in ("code", "markdown"):
+        return None
+    m = MARK_LINE.match(source_of(cell).split("\n", 1)[0])
+    return (m.group("id"), float(m.group("points"))) if m else None
+
+
 def grade_id_of(cell: dict) -> str | None:
-    """The cell's grade id: nbgrader's ``grade_id``, else the name on its ``### TEST`` line."""
+    """The cell's grade id: nbgrader's ``grade_id``, else the name on its ``### TEST`` or ``### MARK`` line."""
     meta = nbgrader_of(cell)
     if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task")):
         return str(meta["grade_id"])
-    found = test_line(cell)
+    found = test_line(cell) or mark_line(cell)
     return found[0] if found else None
 
 
@@ -136,13 +147,14 @@ def teacher_notebook(source: dict, name: str, where: str) -> TeacherNotebook:
             seen[gid] = index
         keys.append(gid or cell.get("id"))
         convention = test_line(cell)
-        if meta.get("grade") or meta.get("task") or convention:
+        by_hand = None if (meta.get("grade") or meta.get("task") or convention) else mark_line(cell)
+        if meta.get("grade") or meta.get("task") or convention or by_hand:
             try:
-                points = float(meta["points"]) if (meta.get("grade") or meta.get("task")) else convention[1]
+                points = float(meta["points"]) if (meta.get("grade") or meta.get("task")) else (convention or by_hand)[1]
             except (KeyError, TypeError, ValueError):
                 raise NbfleetError(f"{where}: cell {index + 1}", f"grade cell {gid!r} has no number of points") from None
-            graded[index] = Graded(gid or f"cell-{index + 1}", points, manual=bool(meta.get("solution") or meta.get("task")),
-                                   task=bool(meta.get("task")))
+            graded[index] = Graded(gid or f"cell-{index + 1}", points,
+                                   manual=bool(meta.get("solution") or meta.get("task") or by_hand), task=bool(meta.get("task")))
         if (convention or ((meta.get("grade") or meta.get("locked") or meta.get("task")) and not meta.get("solution"))):
             protected.add(index)
             if keys[-1] is None:

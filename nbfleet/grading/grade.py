@@ -36,6 +36,7 @@ from ..servers.engine import local_engine, short_error
 from .feedback import page_name
 from .gradebook import assignment_table, check_overrides, gradebook, read_overrides, write_table
 from .lms import canvas_csv, moodle_csv
+from .marked import marks_fingerprint, remake_pages
 from .run import grade_one
 from .sandbox import check_image, remove_leftovers
 from .similarity import similarity_report
@@ -146,12 +147,10 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
         finally:
             client.close()
             shutil.rmtree(work, ignore_errors=True)
+    follow_marks(state, name, overrides)
     write_json(spath, state)
     report.problems = {sid: r["problem"] for sid, r in sorted(state.items()) if r.get("problem")}
-    report.table = assignment_table(name, state, a.tests, overrides)
-    write_table(report.table, paths.grades_table(settings, name))
-    write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
-    write_lms_files(settings, assignments(settings))
+    report.table = write_tables(settings, name, state, a.tests, overrides)
     page, _ = similarity_report(paths.submissions(settings, name), paths.stripped(settings, name), name)
     write_text(paths.similarity_report(settings, name), page)
     # feedback not delivered yet: this run's, and any an earlier run could not deliver (a host that was down)
@@ -172,6 +171,31 @@ def grade_assignment(settings, name: str, *, student: str | None = None, progres
     else:
         again.unlink(missing_ok=True)
     return report
+
+
+def write_tables(settings, name: str, state: dict, tests: list[tuple[str, float]], overrides: list[dict]):
+    """``build/grades/<a>.csv``, ``gradebook.csv`` and the LMS files from the grading records and the overrides (no
+    sandbox: what a mark given by hand changes); the assignment's table (a DataFrame)."""
+    table = assignment_table(name, state, tests, overrides)
+    write_table(table, paths.grades_table(settings, name))
+    write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
+    write_lms_files(settings, assignments(settings))
+    return table
+
+
+def follow_marks(state: dict, name: str, overrides: list[dict]) -> None:
+    """Make the feedback pages of each student whose marks changed again, with the marks and comments in them, and
+    leave them to be delivered (no sandbox runs)."""
+    by_student: dict[str, dict] = {}
+    for o in overrides:
+        if o["assignment"] == name:
+            by_student.setdefault(o["student"], {})[o["test"]] = o
+    for sid, record in state.items():
+        marks = by_student.get(sid, {})
+        fp = marks_fingerprint(marks)
+        if record.get("feedback") and record.get("marks", "") != fp and remake_pages(record["feedback"], marks):
+            record["marks"] = fp
+            record["delivered"] = False
 
 
 def write_lms_files(settings, names: list[str]) -> None:

@@ -13,6 +13,7 @@ from ..errors import NbfleetError
 from ..fs import write_text
 from .feedback import feedback_notebook, page_name, to_html
 from .hidden import hide_hidden_tests
+from .marked import FeedbackSource
 from .restore import restore
 from .sandbox import run_submission
 from .score import Result, score
@@ -106,6 +107,7 @@ def _prepare(work: Path, submitted: Path, a: Assignment, restored: dict) -> Path
 
 def _write_feedback(out: Path, assignment: str, sid: str, nb_name: str, executed: dict, r, results, notes) -> Path:
     page = out / page_name(nb_name)
-    nb = feedback_notebook(f"{assignment}/{nb_name} ({sid})", executed, r.where, results, r.notes, notes)
-    write_text(page, to_html(nb))
+    source = FeedbackSource(f"{assignment}/{nb_name} ({sid})", nb_name, executed, r.where, results, r.notes, notes)
+    write_text(page, to_html(feedback_notebook(*source.page_args())))
+    source.save(page)  # the page made again with a person's marks, without a sandbox (``grading.marked``)
     return page

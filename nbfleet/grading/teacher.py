@@ -20,7 +20,7 @@ from .sandbox import Limits
 PACKAGE = Path(__file__).resolve().parents[1]  # nbfleet/
 # The code a grade depends on: a new nbfleet that grades differently grades again
 CODE = ("inside/grade_runner.py", "grading/cells.py", "grading/restore.py", "grading/score.py", "grading/hidden.py",
-        "grading/sandbox.py", "grading/feedback.py", "grading/run.py")
+        "grading/sandbox.py", "grading/feedback.py", "grading/marked.py", "grading/run.py")
 
 
 def sha(data: bytes) -> str:

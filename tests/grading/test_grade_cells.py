@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbfleet.errors import NbfleetError
-from nbfleet.grading.cells import Graded, teacher_notebook
+from nbfleet.grading.cells import Graded, mark_line, teacher_notebook
 from nbfleet.grading.cells import test_line as convention_of
 from nbfleet.grading.hidden import hide_hidden_tests
 from nbfleet.grading.restore import restore
@@ -43,9 +43,11 @@ def sample(name):
 def test_the_sample_assignment_has_points():
     p1 = teacher_notebook(sample("problem1-solutions.ipynb"), "problem1.ipynb", "p1")
     p2 = teacher_notebook(sample("problem2-solutions.ipynb"), "problem2.ipynb", "p2")
-    assert [(g.grade_id, g.points) for _, g in sorted(p1.graded.items())] == [("load", 1.0), ("mean_median", 2.0)]
+    assert [(g.grade_id, g.points, g.manual) for _, g in sorted(p1.graded.items())] == [
+        ("load", 1.0, False), ("mean_median", 2.0, False), ("explain", 1.0, True)]  # explain: a ### MARK cell
     assert [(g.grade_id, g.points) for _, g in sorted(p2.graded.items())] == [("test_busiest", 1.0)]
-    assert p1.max_points + p2.max_points == 4
+    assert p1.max_points + p2.max_points == 5
+    assert "explain" not in {p1.keys[i] for i in p1.protected}, "an answer: the student's version is kept"
     # the teacher's version has the hidden tests (markers out); students got the cell without them
     cell = p1.cells[7]["source"]
     assert "median_temperature(rows) == 11.5" in cell and "HIDDEN" not in cell
@@ -64,6 +66,16 @@ def test_the_sample_assignment_has_points():
 ])
 def test_the_test_line_convention(line, expected):
     assert convention_of(code(line + "\nassert True")) == expected
+
+
+@pytest.mark.parametrize("cell_type,line,expected", [
+    ("markdown", "### MARK explain: 1 point", ("explain", 1.0)),
+    ("code", "# MARK plot_b: 2.5 points", ("plot_b", 2.5)),
+    ("markdown", "### MARKS explain: 1 point", None),
+    ("raw", "### MARK explain: 1 point", None),
+])
+def test_the_mark_line_convention(cell_type, line, expected):
+    assert mark_line({"cell_type": cell_type, "source": line + "\nmy answer"}) == expected
 
 
 @pytest.mark.parametrize("line", ["### TEST load 1 point", "### test load: 1 point", "# test load: 2 pts", "### TEST load: one point"])

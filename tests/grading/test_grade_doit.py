@@ -12,7 +12,7 @@ from support.courses import read_record
 from support.doit import ok
 from support.doit import run as doit
 from support.edits import edit_cell, student_adds_a_note, student_solves
-from support.grading import grades, make_grading_course, sandboxes, state
+from support.grading import autograded_points, grades, make_grading_course, sandboxes, state
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 A = "assignment1"
@@ -33,30 +33,33 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     g = grades(course)
     assert set(g) == {"s1234567", "s2345678", "s3456789"}, "the teacher is not graded"
     assert not (course / "students" / "teacher" / "feedback").exists()
-    assert (g["s1234567"]["total"], g["s2345678"]["total"], g["s3456789"]["total"]) == (4, 2, 0)
+    assert (autograded_points(g["s1234567"]), autograded_points(g["s2345678"]), autograded_points(g["s3456789"])) == (4, 2, 0)
+    # explain waits for a person where it was answered; the stub left as released scores 0
+    assert (g["s1234567"]["total"], g["s2345678"]["total"], g["s3456789"]["total"]) == ("", "", 0)
+    assert g["s1234567"]["to_grade_by_hand"] == "problem1/explain" and g["s3456789"]["problem1/explain"] == 0
     assert (g["s2345678"]["problem1/load"], g["s2345678"]["problem1/mean_median"], g["s2345678"]["problem2/test_busiest"]) == (1, 0, 1)
-    assert all(g[s]["max"] == 4 for s in g) and not any(g[s]["late"] for s in g)
+    assert all(g[s]["max"] == 5 for s in g) and not any(g[s]["late"] for s in g)
     rec = state(course)["s2345678"]["tests"]["problem1/mean_median"]
     assert rec["why"].startswith("AssertionError")
     book = (course / "build" / "grades" / "gradebook.csv").read_text().splitlines()
     assert book[0].startswith("student,assignment1,assignment1 max,assignment1 late") and any(
-        line.startswith("s1234567,4.0,4.0") for line in book)
+        line.startswith("s1234567,,5.0") for line in book)
     assert sandboxes(docker_client, course) == []
     # the LMS files: students only (not the teacher), known by their SNumber
     canvas = list(csv.reader((course / "build" / "grades" / "canvas.csv").open()))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A]
-    assert canvas[1] == ["Points Possible", "", "", "", "", "4"]
-    assert [r[2] for r in canvas[2:]] == ["s1234567", "s2345678", "s3456789"] and canvas[2][5] == "4"
+    assert canvas[1] == ["Points Possible", "", "", "", "", "5"]
+    assert [r[2] for r in canvas[2:]] == ["s1234567", "s2345678", "s3456789"] and canvas[2][5] == "" and canvas[4][5] == "0"
     moodle = list(csv.reader((course / "build" / "grades" / "moodle.csv").open()))
     assert moodle[0] == ["First name", "Last name", "ID number", "Email address", A]
-    assert [r[2] for r in moodle[1:]] == ["s1234567", "s2345678", "s3456789"] and moodle[2][4] == "2"
+    assert [r[2] for r in moodle[1:]] == ["s1234567", "s2345678", "s3456789"] and moodle[3][4] == "0" and moodle[2][4] == ""
 
     report = (course / "build" / "grades" / f"{A}-similarity.html").read_text()  # beside the tables, each run
     assert f"{A}: answers that are unusually alike" in report and "3 submissions" in report
 
     # the feedback: in each student's folder, hidden tests not shown, the student's own file untouched
     page = (course / "students" / "s2345678" / "feedback" / A / "problem1.html").read_text()
-    assert "Points: 1 / 3" in page and "mean_median: 0 / 2 points" in page and "11.5" not in page
+    assert "Points: to be completed by the teacher / 4" in page and "mean_median: 0 / 2 points" in page and "11.5" not in page
     assert "<script" not in page.lower()
     assert mine.read_text() == "my own notes, not feedback"
     beside = sorted(p.name for p in mine.parent.iterdir())
@@ -75,14 +78,14 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     ok(doit(course, f"collect:{A}"))
     one = ok(doit(course, f"grade:{A}"))
     assert f"{A}: 1 graded in sandboxes, 2 unchanged" in one
-    assert grades(course)["s2345678"]["total"] == 4
+    assert autograded_points(grades(course)["s2345678"]) == 4
 
     # two students change; the teacher grades one with --student; the next plain run grades the other
     student_adds_a_note(course / "students" / "s1234567" / A / "problem2.ipynb")
     student_adds_a_note(course / "students" / "s2345678" / A / "problem2.ipynb")
     ok(doit(course, f"collect:{A}"))
     assert f"{A}: 1 graded in sandboxes" in ok(doit(course, f"grade:{A}", "--student", "s2345678"))
-    assert grades(course)["s2345678"]["total"] == 4
+    assert autograded_points(grades(course)["s2345678"]) == 4
     assert f"{A}: 1 graded in sandboxes, 2 unchanged" in ok(doit(course, f"grade:{A}"))
     assert f"-- grade:{A}" in ok(doit(course, f"grade:{A}"))
 
@@ -96,7 +99,7 @@ def test_three_students_then_noop_then_one_change_then_overrides(grading_course,
     assert f"{A}: 1 graded in sandboxes" in forced
     g = grades(course)
     assert g["s3456789"]["problem1/load"] == 0.5 and g["s3456789"]["overridden"] == "problem1/load"
-    assert g["s1234567"]["total"] == 4
+    assert autograded_points(g["s1234567"]) == 4
 
 
 def test_bad_submissions_are_named_and_the_others_graded(tmp_path, docker_client, course_images):
@@ -125,7 +128,7 @@ def test_bad_submissions_are_named_and_the_others_graded(tmp_path, docker_client
     assert "s3456789: build/submissions/assignment1/s3456789/problem2.ipynb: not a Jupyter notebook" in flat
     assert "s4567890: build/submissions/assignment1/s4567890/problem1.ipynb: cell 11: test cell 'bonus' is not in the teacher's version" in flat
     g = grades(course)
-    assert g["s1234567"]["total"] == 4
+    assert autograded_points(g["s1234567"]) == 4
     assert g["s2345678"]["total"] == "" and g["s2345678"]["problem"].endswith("not valid JSON: Expecting value")
 
 

@@ -14,7 +14,7 @@ import pytest
 from support.doit import ok
 from support.doit import run as doit
 from support.edits import add_cell, edit_cell, student_solves
-from support.grading import grades, make_grading_course, sandboxes, state
+from support.grading import autograded_points, grades, make_grading_course, sandboxes, state
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 A = "assignment1"
@@ -105,7 +105,7 @@ def test_cheats_and_breakages_cost_only_their_own_tests(tmp_path, course_images,
 
     out = ok(doit(course, f"grade:{A}", timeout=900))
     g = grades(course)
-    totals = {sid: g[sid]["total"] for sid in g}
+    totals = {sid: autograded_points(g[sid]) for sid in g}
     assert totals == {"honest": 4, "assert-true": 2, "deleted-test": 2, "loop": 2, "fork-bomb": 2, "memory-hog": 2,
                       "shadow": 4, "network": 4, "write-outside": 4, "read-other": 4, "forger": 2, "leaker": 4}, out
     s = state(course)
