@@ -29,6 +29,9 @@ c.JupyterHub.concurrent_spawn_limit = max(w["max_visitors"], 1)
 if pool:
     c.JupyterHub.authenticator_class = "nbfleet_hub.login.PoolAuthenticator"
     c.JupyterHub.default_url = "/hub/workshop"
+    # Only the pool keeper starts servers here: a start answers at once (202) and the spawn goes on in the background,
+    # so the keeper's pool_refill starts of a round run together instead of one after the other.
+    c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 else:  # no pool: plain JupyterHub with a temporary user per visitor, whose server starts when they arrive
     c.JupyterHub.authenticator_class = "tmp"
     c.TmpAuthenticator.allow_all = True  # needed on JupyterHub 6 (tmpauthenticator 1.0.0)
@@ -74,6 +77,12 @@ c.JupyterHub.load_roles = [
     {"name": "nbfleet-status", "services": ["nbfleet"],
      "scopes": ["list:users", "read:users", "read:users:activity", "read:servers", "read:groups"]},
 ]
+if w["busy_limit"]:  # a visitor's server at its whole CPU quota that long is stopped, like an idle one
+    c.JupyterHub.services.append(
+        {"name": "busy-culler", "command": [sys.executable, "-m", "nbfleet_hub.busy"], "environment": env})
+    c.JupyterHub.load_roles.append(
+        {"name": "busy-culler", "services": ["busy-culler"],
+         "scopes": [f"list:users{seen}", f"read:servers{seen}", f"delete:servers{seen}"]})
 if pool:
     c.JupyterHub.services.append(
         {"name": "pool-keeper", "command": [sys.executable, "-m", "nbfleet_hub.keeper"], "environment": env})

@@ -16,6 +16,7 @@ from .sections import (
     Mail,
     Release,
     RosterOptions,
+    Session,
     Settings,
     Swarm,
     Teacher,
@@ -24,4 +25,4 @@ from .sections import (
 from .table import parse_memory
 
 __all__ = ["HOST_NAME", "ROOT_FALLBACK", "Base", "Collect", "Course", "Grade", "Images", "Launch", "Mail", "Release",
-           "RosterOptions", "Settings", "Swarm", "Teacher", "Workshop", "load", "parse", "parse_memory"]
+           "RosterOptions", "Session", "Settings", "Swarm", "Teacher", "Workshop", "load", "parse", "parse_memory"]

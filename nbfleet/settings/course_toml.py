@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbfleetError
-from . import egress
+from . import egress, schedule
 from .sections import (
     ROOT_FALLBACK,
     Base,
@@ -167,6 +167,14 @@ def parse(data: dict[str, Any], file: Path) -> Settings:
                     _workshop(r.section("workshop", set(Workshop._fields)), root), swarm, grade)
 
 
+def _per_client(w: Section) -> int:
+    """[workshop] per_client: at least one server for each client address."""
+    n = int(w.number("per_client", Workshop().per_client, low=0, integer=True, high=1000))
+    if n == 0:
+        raise NbfleetError(w.where("per_client"), "0 servers per client address would let nobody in (at least 1)")
+    return n
+
+
 def _workshop(w: Section, root: Path) -> Workshop:
     """The [workshop] section: ranges checked here, the host and the fit in memory when the workshop starts."""
     host = w.match("host", Workshop().host, HOST_NAME, "a host name from `hosts` (or local)")
@@ -181,6 +189,10 @@ def _workshop(w: Section, root: Path) -> Workshop:
     age = w.duration("max_age", Workshop().max_age)
     if age and age < idle:
         raise NbfleetError(w.where("max_age"), "is shorter than idle_timeout (0 means no limit)")
+    busy = w.duration("busy_limit", Workshop().busy_limit)
+    if 0 < busy < 10:
+        raise NbfleetError(w.where("busy_limit"), f"{busy:g} s is too short: a visitor running one heavy cell would lose "
+                           "their server (at least 10s, or 0 for never)")
     return Workshop(
         host=host,
         port=int(w.number("port", Workshop().port, low=1, integer=True, high=65535)),
@@ -192,6 +204,9 @@ def _workshop(w: Section, root: Path) -> Workshop:
         idle_timeout=idle,
         max_age=age,
         pool_refill=int(w.number("pool_refill", Workshop().pool_refill, low=1, integer=True, high=100)),
+        per_client=_per_client(w),
+        busy_limit=busy,
+        schedule=schedule.parse(w, most),
         materials=w.path("materials", root, Workshop().materials),
         image=w.match("image", Workshop().image, IMAGE_NAME, "an image name of images.build"),
         hub_image=w.match("hub_image", Workshop().hub_image, IMAGE_NAME, "an image name of images.build"),

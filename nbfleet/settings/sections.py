@@ -90,6 +90,18 @@ class RosterOptions(NamedTuple):
     password_length: int = 12  # new passwords: this many letters and digits, from `secrets`
 
 
+class Session(NamedTuple):
+    """One session of a workshop's ``schedule``: when the room arrives, how many, for how long."""
+
+    start: dt.datetime  # aware
+    visitors: int
+    length: float  # seconds
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.length)
+
+
 class Workshop(NamedTuple):
     """A workshop on JupyterHub: anyone with the link gets a running notebook server from a warm pool."""
 
@@ -103,6 +115,9 @@ class Workshop(NamedTuple):
     idle_timeout: float = 600.0
     max_age: float = 0.0  # 0: no limit
     pool_refill: int = 2  # servers started at once while the pool refills
+    per_client: int = 3  # servers one client address (as the proxy sees it) may hold
+    busy_limit: float = 1800.0  # a server at its whole CPU quota this long is stopped; 0: never
+    schedule: tuple[Session, ...] = ()  # sessions, as the file lists them: the pool grows to their visitors before each
     materials: Path = Path("course/workshop")
     image: str = "workshop-notebook"
     hub_image: str = "workshop-hub"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import time
 
 from ..servers.status_page import COLUMNS, cells, human_bytes, human_duration
 
@@ -219,4 +220,14 @@ def print_workshop(status, settings) -> None:
         table.add_column(column)
     for r in status.rows:
         table.add_row(r.user, r.role, r.container, human_duration(r.age), human_duration(r.idle), human_bytes(r.memory))
-    Console(width=140).print(table)
+    console = Console(width=140)
+    console.print(table)
+    if status.session is not None:
+        s = status.session
+        when = f"{s.start.astimezone():%Y-%m-%d %H:%M}, {s.visitors} visitors, {human_duration(s.length)}"
+        if s.start.timestamp() <= time.time():
+            line = f"Session on now ({when}): {counts['visitors']} visitors, {counts['free']} servers waiting"
+        else:
+            line = (f"Next session: {when}: {counts['free']} of {s.visitors} servers waiting, {counts['starting']} "
+                    f"starting")
+        console.print(line, soft_wrap=True)

@@ -161,6 +161,13 @@ class WorkshopHost:
             return self._stopped(c, name, f"stopped (exit code {state.get('ExitCode')})")
         return None
 
+    def log_lines(self, name: str, since: float) -> list[str]:
+        """The lines the container ``name`` wrote since ``since`` (seconds since the epoch; 0: all), oldest first."""
+        c = self.container(name)
+        if c is None:
+            return []
+        return c.logs(**({"since": int(since)} if since >= 1 else {})).decode("utf-8", "replace").splitlines()
+
     @staticmethod
     def _stopped(c, name: str, how: str) -> str:
         lines = [ln for ln in c.logs(tail=20).decode("utf-8", "replace").splitlines() if ln.strip()]

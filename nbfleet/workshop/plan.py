@@ -11,6 +11,7 @@ visitors get theirs from, and only JupyterHub's own flows pass between container
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 import json
@@ -72,13 +73,15 @@ def inside(where: dict[str, str]) -> tuple[Pass, ...]:
     return (Pass(where["hub"], "", ()), Pass(where["proxy"], "", (HUB_PORT, VISITOR_PORT)), Pass("", where["hub"], (HUB_PORT,)))
 
 
-def timings(idle_timeout: float) -> dict[str, float]:
+def timings(idle_timeout: float, busy_limit: float = 0) -> dict[str, float]:
     """How often activity is reported, servers are polled and idle ones culled, so that an idle visitor is culled
-    soon after ``idle_timeout`` (JupyterHub's 5-minute defaults would add up to 10 minutes to a short timeout)."""
+    soon after ``idle_timeout`` (JupyterHub's 5-minute defaults would add up to 10 minutes to a short timeout); and how
+    often the busy culler looks at visitors' CPU time, so that a busy one is stopped soon after ``busy_limit``."""
     return {
         "activity_interval": int(min(300, max(5, idle_timeout / 4))),
         "cull_every": int(min(60, max(5, idle_timeout / 6))),
         "poll_interval": int(min(30, max(5, idle_timeout / 6))),
+        "busy_every": int(min(60, max(5, busy_limit / 6))),
     }
 
 
@@ -89,8 +92,11 @@ def generation(visitor_image_id: str, settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def hub_settings(settings: Settings, visitor_image: str, visitor_image_id: str) -> dict:
-    """The JSON the hub's jupyterhub_config.py reads from NBFLEET_WORKSHOP (no secrets in it)."""
+def hub_settings(settings: Settings, visitor_image: str, visitor_image_id: str, proxy_ip: str = "",
+                 now: dt.datetime | None = None) -> dict:
+    """The JSON the hub's jupyterhub_config.py reads from NBFLEET_WORKSHOP (no secrets in it); ``proxy_ip`` is the
+    proxy's address on the workshop's network (``addresses``): only its X-Forwarded-For is believed; the sessions
+    are those not over at ``now``."""
     w, n = settings.workshop, Names(settings.course.tag)
     return {
         "name": n.visitor_prefix,
@@ -108,8 +114,32 @@ def hub_settings(settings: Settings, visitor_image: str, visitor_image_id: str) 
         "pids": w.pids,
         "idle_timeout": w.idle_timeout,
         "max_age": w.max_age,
-        **timings(w.idle_timeout),
+        "per_client": w.per_client,
+        "busy_limit": w.busy_limit,
+        "proxy_ip": proxy_ip,
+        "schedule": sessions_ahead(settings, now or dt.datetime.now(dt.UTC)),
+        **timings(w.idle_timeout, w.busy_limit),
     }
+
+
+def sessions_ahead(settings: Settings, now: dt.datetime) -> list[dict]:
+    """The schedule's sessions not over at ``now``, as the pool keeper reads them (times in seconds since the epoch)."""
+    return [{"start": s.start.timestamp(), "visitors": s.visitors, "length": s.length}
+            for s in settings.workshop.schedule if s.end > now]
+
+
+def check_schedule(settings: Settings, host_memory: int, host_name: str, now: dt.datetime) -> None:
+    """Admission of the schedule: no session already over, and each session's servers fit in the host's memory."""
+    w = settings.workshop
+    for i, s in enumerate(w.schedule, 1):
+        where = f"{settings.file.name}: workshop.schedule[{i}]"
+        if s.end <= now:
+            raise NbfleetError(f"{where}.start", f"the session of {s.start:%Y-%m-%d %H:%M} is in the past (it ended "
+                               f"{s.end:%Y-%m-%d %H:%M}): remove it")
+        if host_memory and s.visitors * w.memory > host_memory:
+            raise NbfleetError(f"{where}.visitors", f"{s.visitors} servers x {_gib(w.memory)} = {_gib(s.visitors * w.memory)} "
+                               f"does not fit in the memory of host {host_name} ({_gib(host_memory)}): lower visitors or "
+                               "workshop.memory")
 
 
 def check_fits(settings: Settings, host_memory: int, host_name: str) -> None:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from .. import threads
 from ..servers import engine
 from ..servers.activity import times
+from ..settings import Session
 from .host import WorkshopHost, public_url, tokens, workshop_host
 from .hub_api import VISITOR_GROUP, hub_users, pool_counts, server_of
 from .plan import Names
@@ -43,11 +44,18 @@ def rows(users: list[dict], prefix: str, memory_of, now: dt.datetime | None = No
 
 
 class Status(NamedTuple):
-    """The workshop now: where it is, how many visitors and pool servers, and a row per server."""
+    """The workshop now: where it is, how many visitors and pool servers, a row per server, and the schedule's next
+    session (on now, or the next to come; None when there is none)."""
 
     url: str
     counts: dict[str, int]
     rows: list[Row]
+    session: Session | None = None
+
+
+def next_session(schedule: tuple[Session, ...], now: dt.datetime) -> Session | None:
+    """The session on at ``now``, or else the next one; None when every session is over."""
+    return min((s for s in schedule if s.end > now), key=lambda s: s.start, default=None)
 
 
 def status(settings) -> Status:
@@ -62,4 +70,5 @@ def status(settings) -> Status:
         memory = dict(zip(names, threads.each(lambda n: engine.memory_usage(ws.client, n), names, workers=8), strict=True))
     finally:
         ws.close()
-    return Status(url, pool_counts(users), rows(users, prefix, memory.get))
+    session = next_session(settings.workshop.schedule, dt.datetime.now(dt.UTC))
+    return Status(url, pool_counts(users), rows(users, prefix, memory.get), session)

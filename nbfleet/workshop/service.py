@@ -2,12 +2,14 @@
 
 ``up`` checks everything first (images built, the host known, the pool fits in memory, the port free) and
 starts nothing when a check fails; then it makes the network and the hub's volume, (re)creates the proxy and the
-hub where their settings changed, starts what is stopped, and waits until the hub answers and the pool is full.
+hub where their settings changed, starts what is stopped, and waits until the hub answers and the pool is full: as
+long as servers keep getting ready, saying how far it is (``warmup`` decides what is a fault).
 ``stop`` removes every container, network and volume labelled as this course's workshop, and nothing else.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from .. import labels
@@ -17,20 +19,24 @@ from ..images.context import workshop_materials
 from ..settings import Settings
 from .host import WorkshopHost, port_free_here, public_url, tokens, workshop_host
 from .hub_api import hub_users, pool_counts
-from .plan import Names, check_fits, containers, hub_settings
+from .plan import Names, check_fits, check_schedule, containers, hub_settings
+from .warmup import KeeperNews, Warmup, keeper_news
 
-READY_TIMEOUT = 300.0  # seconds for the hub to answer and the pool to fill, on a busy 2-core machine
+LOG_EVERY = 2.0  # seconds between two reads of the hub's log while waiting
 
 
 def up(settings: Settings, say=print, wait: bool = True) -> str:
     """Start or update the workshop; return its public URL. Every check comes before anything is started."""
     w, names = settings.workshop, Names(settings.course.tag)
+    began = time.time()
     workshop_materials(settings)  # the folder must be there (the image holds what it had when it was built)
     visitor, hub = record.built(settings, w.image), record.built(settings, w.hub_image)
     host = workshop_host(settings)
     ws = WorkshopHost(host)
     try:
-        check_fits(settings, ws.memory(), host.name)
+        memory = ws.memory()
+        check_schedule(settings, memory, host.name, dt.datetime.now(dt.UTC))
+        check_fits(settings, memory, host.name)
         proxy = ws.container(names.proxy)
         ours = proxy is not None and f"{w.port}/tcp" in (proxy.attrs.get("HostConfig", {}).get("PortBindings") or {})
         other = ws.port_user(w.port, names.proxy)
@@ -38,8 +44,8 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
             raise NbfleetError(f"{settings.file.name}: workshop.port",
                                f"port {w.port} is already in use on host {host.name}" + (f" (by container {other})" if other else ""))
         visitor_tag, hub_tag = ws.ensure_image(visitor), ws.ensure_image(hub)
-        hub_env = hub_settings(settings, visitor_tag, visitor["id"])
         where = ws.ensure_network(names.network, names.labels("network"), w.egress)
+        hub_env = hub_settings(settings, visitor_tag, visitor["id"], where["proxy"])
         specs = containers(settings, hub_tag, hub_env, tokens(settings), ws.docker_socket(), where)
         ws.put_up_walls(names.network, names.labels("walls"), w.egress, hub["id"], where)  # before anything joins it
         ws.ensure_volume(names.volume, names.labels("hub-data"))
@@ -50,20 +56,24 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
         url = public_url(settings, host)
         if wait:
             wait_until_ready(settings, url, say, generation=hub_env["generation"],
-                             hub_trouble=lambda: ws.trouble(names.hub) or ws.trouble(names.proxy))
+                             hub_trouble=lambda: ws.trouble(names.hub) or ws.trouble(names.proxy),
+                             hub_log=lambda: ws.log_lines(names.hub, began - 1))
     finally:
         ws.close()
     return url
 
 
-def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = READY_TIMEOUT,
-                     generation: str | None = None, hub_trouble=lambda: None) -> None:
-    """Wait until the hub answers through the proxy and the pool holds pool_size servers (of ``generation``).
+def wait_until_ready(settings: Settings, url: str, say=print, generation: str | None = None,
+                     hub_trouble=lambda: None, hub_log=lambda: []) -> None:
+    """Wait until the hub answers through the proxy and the pool holds pool_size servers (of ``generation``), saying
+    how far the warm-up is; an error only on a fault (``warmup.Warmup``).
 
-    ``hub_trouble()`` says why the hub or the proxy cannot answer (stopped, restarting), to stop waiting at once."""
+    ``hub_trouble()`` says why the hub or the proxy cannot answer (stopped, restarting), to stop waiting at once;
+    ``hub_log()`` gives the hub's log lines of this run (the keeper's start times and failures)."""
     token = tokens(settings)["status_token"]
-    deadline = time.monotonic() + timeout
-    last = None
+    w = settings.workshop
+    warmup = Warmup(w.pool_size, w.max_visitors, w.pool_refill, time.monotonic())
+    news, read_at = KeeperNews([], 0, ""), None
     while True:
         try:
             counts = pool_counts(hub_users(url, token), generation)
@@ -72,16 +82,16 @@ def wait_until_ready(settings: Settings, url: str, say=print, timeout: float = R
             trouble = hub_trouble()
             if trouble:
                 raise NbfleetError(f"workshop at {url}", trouble) from None
-        if counts is not None:
-            if counts != last:
-                say(f"workshop: {counts['free']} of {settings.workshop.pool_size} pool servers ready, "
-                    f"{counts['starting']} starting, {counts['visitors']} visitors")
-                last = counts
-            if counts["free"] >= min(settings.workshop.pool_size, settings.workshop.max_visitors - counts["visitors"]):
-                return
-        if time.monotonic() > deadline:
-            what = "the hub does not answer" if counts is None else "the pool is not full"
-            raise NbfleetError(f"workshop at {url}", f"{what} after {timeout:.0f} s: see `docker logs {Names(settings.course.tag).hub}`")
+        now = time.monotonic()
+        if counts is not None and (read_at is None or now - read_at >= LOG_EVERY):
+            news, read_at = keeper_news(hub_log()), now
+        step = warmup.step(counts, news, now)
+        if step.say:
+            say(step.say)
+        if step.done:
+            return
+        if step.fault:
+            raise NbfleetError(f"workshop at {url}", f"{step.fault}: see `docker logs {Names(settings.course.tag).hub}`")
         time.sleep(0.5)
 
 

@@ -130,9 +130,18 @@ def write_record(course: Path, record: dict) -> None:
     records.write(_where(course), record)
 
 
+def toml_value(value) -> str:
+    """A value as course.toml writes it: strings, numbers, booleans, lists, and tables inline (``{start = …}``)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def toml_section(name: str, values: dict) -> str:
-    """One section of course.toml (strings, numbers, booleans and lists of them)."""
-    return f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()) + "\n"
+    """One section of course.toml (strings, numbers, booleans, lists, inline tables)."""
+    return f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in values.items()) + "\n"
 
 
 def write_course(dest: Path, tag: str, hosts: list[str], students: list[tuple[str, bool]] = (), *,

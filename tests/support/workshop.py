@@ -13,7 +13,7 @@ import requests
 from nbfleet import labels
 from nbfleet.workshop.hub_api import hub_users as users
 
-from .courses import read_record, write_course
+from .courses import read_record, toml_section, write_course
 from .jupyter import run_code
 from .repo import REPO
 
@@ -33,7 +33,7 @@ def write_settings(dest: Path, workshop: dict) -> None:
     """Change the workshop's [workshop] settings (the course keeps its folder, its build/ and its tag)."""
     text = (dest / "course.toml").read_text()
     head = text[: text.index("[workshop]")]
-    (dest / "course.toml").write_text(head + "[workshop]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in workshop.items()))
+    (dest / "course.toml").write_text(head + toml_section("workshop", workshop))
 
 
 def workshop_objects(client, tag: str) -> list:
@@ -94,3 +94,37 @@ def wait_for(what: str, check, timeout: float, every: float = 1.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:.0f} s")
         time.sleep(every)
+
+
+def hub_log(client, tag: str) -> str:
+    """Everything the workshop's hub (and its services: keeper, cullers) wrote so far."""
+    return client.containers.get(f"{tag}-workshop-hub").logs().decode("utf-8", "replace")
+
+
+def spawns(log: str) -> list[tuple[float, float]]:
+    """Each pool server's spawn in the hub's log, as (start, finish) in seconds: from DockerSpawner's ``Starting
+    container <prefix>-<user>`` to the hub's ``User <user> took N seconds to start``."""
+    import datetime as dt
+    import re
+
+    def when(line: str) -> float:
+        stamp = re.match(r"\[\w (\S+ \S+)", line).group(1).replace(",", ".")
+        return dt.datetime.fromisoformat(stamp).timestamp()
+
+    began, out = {}, []
+    for line in log.splitlines():
+        if m := re.search(r"Starting container \S+-(visitor[0-9a-f]{12}) ", line):
+            began[m.group(1)] = when(line)
+        elif (m := re.search(r"User (visitor[0-9a-f]{12}) took [\d.]+ seconds to start", line)) and m.group(1) in began:
+            out.append((began.pop(m.group(1)), when(line)))
+    return out
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most spans running at the same moment."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, change in events:
+        now += change
+        most = max(most, now)
+    return most

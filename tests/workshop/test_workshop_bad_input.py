@@ -53,6 +53,29 @@ def test_a_wrong_key_or_value(tmp_path, docker_client):
     refused(repo, tag, docker_client, "course.toml: workshop.memory", "not a memory size")
 
 
+def test_per_client_zero_or_a_busy_limit_too_short(tmp_path, docker_client):
+    repo, tag = repo_with(tmp_path, "per_client = 0\n")
+    refused(repo, tag, docker_client, "course.toml: workshop.per_client", "would let nobody in")
+    (repo / "course.toml").write_text((repo / "course.toml").read_text().replace("per_client = 0", 'busy_limit = "3s"'))
+    refused(repo, tag, docker_client, "course.toml: workshop.busy_limit", "too short")
+
+
+def test_a_schedule_in_the_past_overlapping_or_too_big_for_the_host(tmp_path, docker_client):
+    import datetime as dt
+
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    repo, tag = repo_with(tmp_path, f'schedule = [{{start = "{yesterday}", visitors = 2, length = "1h"}}]\n')
+    refused(repo, tag, docker_client, "course.toml: workshop.schedule[1].start", "is in the past")
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    two = (f'schedule = [{{start = "{tomorrow.isoformat()}", visitors = 2, length = "2h"}}, '
+           f'{{start = "{(tomorrow + dt.timedelta(hours=1)).isoformat()}", visitors = 2, length = "1h"}}]\n')
+    (repo / "course.toml").write_text((repo / "course.toml").read_text().split("[workshop]")[0] + "[workshop]\n" + two)
+    refused(repo, tag, docker_client, "course.toml: workshop.schedule[2].start", "overlaps the session")
+    big = f'max_visitors = 1000\nmemory = "1g"\nschedule = [{{start = "{tomorrow.isoformat()}", visitors = 1000, length = "1h"}}]\n'
+    (repo / "course.toml").write_text((repo / "course.toml").read_text().split("[workshop]")[0] + "[workshop]\n" + big)
+    refused(repo, tag, docker_client, "course.toml: workshop.schedule[1].visitors", "does not fit in the memory of host local")
+
+
 def test_a_missing_materials_folder(tmp_path, docker_client):
     repo, tag = repo_with(tmp_path, "")
     shutil.rmtree(repo / "course" / "workshop")
@@ -105,6 +128,33 @@ def test_a_hub_that_cannot_start_is_said_at_once_with_its_own_words(course_image
         assert result.returncode != 0 and time.monotonic() - start < 120
         assert len(errors) == 1 and f"{tag}-workshop-hub" in errors[0], result.stdout + result.stderr
         assert "keeps restarting" in errors[0] or "stopped" in errors[0]
+    finally:
+        remove_workshop(docker_client, tag)
+        docker_client.images.remove(image.id, force=True)
+
+
+@pytest.mark.slow
+def test_pool_servers_that_cannot_start_stop_the_wait_at_once_with_the_hubs_words(course_images, docker_client, tmp_path):
+    # `doit workshop` waits for a warm-up as long as servers keep getting ready; servers that all fail are a fault.
+    import io
+    import time
+
+    tag = random_course()
+    repo = make_workshop_repo(tmp_path / "course", tag, course_images, {"port": port_block(1), "pool_size": 4,
+                                                                       "max_visitors": 4, "memory": "256m", "pool_refill": 2})
+    path = repo / "build" / "images" / "workshop-notebook.json"
+    record = json.loads(path.read_text())
+    broken = f'FROM {record["id"]}\nCMD ["sh", "-c", "echo visitor broken on purpose >&2; exit 3"]\n'
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(broken.encode()), rm=True)
+    path.write_text(json.dumps({**record, "id": image.id, "tags": [record["tags"][0], f"nbfleet/workshop-notebook:broken{image.id[7:15]}"]}))
+    try:
+        start = time.monotonic()
+        result = doit(repo, "workshop", timeout=600)
+        out = result.stdout + result.stderr
+        errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+        assert result.returncode != 0 and time.monotonic() - start < 150, out
+        assert len(errors) == 1 and "pool servers in a row failed to start" in errors[0], out
+        assert f"docker logs {tag}-workshop-hub" in errors[0]
     finally:
         remove_workshop(docker_client, tag)
         docker_client.images.remove(image.id, force=True)

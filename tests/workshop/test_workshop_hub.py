@@ -1,9 +1,9 @@
 """Workshop mode for real: `doit workshop` starts JupyterHub, its proxy and a warm pool of visitor servers on the
 local engine; visitors without accounts (HTTP clients and a real Chromium) get running JupyterLabs at once.
 
-One workshop serves the whole module, in order: a visitor, a browser, a returning visitor, twenty at once, the
-limits, a crash, full, the status table, a killed hub, an update that shortens the idle timeout (idle visitors
-culled, the pool kept), and `doit workshop:stop`.
+One workshop serves the whole module, in order: the pool filling (pool_refill servers starting at once), a visitor,
+a browser, a returning visitor, twenty at once, the limits, a crash, full, the status table, a killed hub, an update
+that shortens the idle timeout (idle visitors culled, the pool kept), and `doit workshop:stop`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,25 @@ from support.courses import random_course, read_record
 from support.doit import run as doit
 from support.engines import port_block
 from support.network import METADATA_IP, PUBLIC_IP, Outside, reach
-from support.workshop import Visitor, hub_users, make_workshop_repo, remove_workshop, wait_for, workshop_objects, write_settings
+from support.workshop import (
+    Visitor,
+    hub_log,
+    hub_users,
+    make_workshop_repo,
+    most_at_once,
+    remove_workshop,
+    spawns,
+    wait_for,
+    workshop_objects,
+    write_settings,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
+# Every visitor of these tests comes from this one machine, which is one client address to the hub: per_client lets
+# them all in (test_workshop_abuse holds the cap).
 SETTINGS = {"pool_size": 20, "max_visitors": 24, "memory": "384m", "cpus": 0.5, "idle_timeout": "10m",
-            "pool_refill": 4}
+            "pool_refill": 4, "per_client": 30}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +51,8 @@ def workshop(course_images, docker_client, tmp_path_factory):
     result = doit(repo, "workshop", timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     ws = {"repo": repo, "tag": tag, "port": port, "url": f"http://localhost:{port}", "client": docker_client,
-          "start_seconds": time.monotonic() - started, "visitors": {}}
+          "start_seconds": time.monotonic() - started, "visitors": {}, "said": result.stdout,
+          "first_log": hub_log(docker_client, tag)}
     yield ws
     remove_workshop(docker_client, tag)
 
@@ -49,6 +63,19 @@ def visitors_of(ws) -> dict[str, dict]:
 
 def container_of(ws, user: str):
     return ws["client"].containers.get(f"{ws['tag']}-workshop-{user}")
+
+
+def test_the_pool_filled_with_pool_refill_servers_starting_at_once(workshop):
+    # The hub's log: each of the 20 spawns from DockerSpawner's "Starting container" to the hub's "took N seconds".
+    started = spawns(workshop["first_log"])
+    assert len(started) >= 20
+    assert most_at_once(started) == 4  # pool_refill at once: never one after the other, never more
+    first, last = min(s for s, _ in started), max(e for _, e in started[:20])
+    one = sorted(e - s for s, e in started)[len(started) // 2]
+    assert last - first < 20 * one / 2, (last - first, one)  # far quicker than 20 starts one after the other
+    # `doit workshop` said how far it was, and how long a start takes, while it waited
+    said = [ln for ln in workshop["said"].splitlines() if "pool servers ready" in ln]
+    assert said[-1].startswith("workshop: 20 of 20 pool servers ready") and "a server starts in" in said[-1]
 
 
 def test_a_visitor_lands_on_jupyterlab_with_the_materials_and_three_languages(workshop):

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from nbfleet.errors import NbfleetError
 from nbfleet.settings import load
 from nbfleet.workshop.hub_api import pool_counts
-from nbfleet.workshop.plan import Names, addresses, check_fits, containers, generation, hub_settings, inside, timings
-from nbfleet.workshop.report import rows
+from nbfleet.workshop.plan import Names, addresses, check_fits, check_schedule, containers, generation, hub_settings, inside, timings
+from nbfleet.workshop.report import next_session, rows
 from support.repo import REPO
 
 sys.path.insert(0, str(REPO / "docker-stacks" / "workshop-hub"))
@@ -32,6 +32,7 @@ def course(tmp_path: Path, workshop: str = "") -> Path:
 def test_sample_course_workshop_defaults():
     w = load(REPO / "course.toml").workshop
     assert (w.port, w.memory, w.cpus, w.idle_timeout) == (8000, 1024**3, 0.5, 600)
+    assert (w.per_client, w.busy_limit) == (3, 1800)
     assert w.materials == REPO / "course" / "workshop" and w.materials.is_dir()
     assert {p.name for p in w.materials.glob("*.ipynb")} == {"python.ipynb", "r.ipynb", "octave.ipynb"}
 
@@ -50,6 +51,20 @@ def test_sample_course_workshop_defaults():
     ('idle_timeout = "5s"\n', "idle_timeout", "too short"),
     ('idle_timeout = "10m"\nmax_age = "5m"\n', "max_age", "shorter than idle_timeout"),
     ("pool_refill = 0\n", "pool_refill", "below the minimum"),
+    ("per_client = 0\n", "per_client", "would let nobody in"),
+    ("per_client = -2\n", "per_client", "below the minimum"),
+    ('per_client = "3"\n', "per_client", "not an integer"),
+    ('busy_limit = "5s"\n', "busy_limit", "too short"),
+    ('busy_limit = "often"\n', "busy_limit", "not a duration"),
+    ("schedule = 3\n", "schedule", "must be a list"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 5}]\n', "schedule[1].length", "is missing"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 5, length = "1h", room = 2}]\n', "schedule[1].room", "unknown key"),
+    ('schedule = [{start = "soon", visitors = 5, length = "1h"}]\n', "schedule[1].start", "not a date and time"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 0, length = "1h"}]\n', "schedule[1].visitors", "below the minimum"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 50, length = "1h"}]\n', "schedule[1].visitors", "more than max_visitors"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 5, length = "10s"}]\n', "schedule[1].length", "too short"),
+    ('schedule = [{start = 2030-01-01T09:00:00, visitors = 5, length = "2h"}, '
+     '{start = 2030-01-01T10:30:00, visitors = 5, length = "1h"}]\n', "schedule[2].start", "overlaps the session"),
     ('host = "no such host!"\n', "host", "not a host name"),
     ("poolsize = 3\n", "poolsize", "unknown key"),
 ])
@@ -58,6 +73,28 @@ def test_bad_workshop_settings_name_the_key(tmp_path, text, key, what):
         load(course(tmp_path, text))
     assert err.value.where == f"course.toml: workshop.{key}"
     assert what in err.value.what and "\n" not in str(err.value)
+
+
+def test_a_schedule_is_read_in_order_and_admitted_only_ahead_and_fitting(tmp_path):
+    s = load(course(tmp_path, 'max_visitors = 40\nmemory = "1g"\nschedule = ['
+                              '{start = 2030-01-01T14:00:00+00:00, visitors = 30, length = "1h"}, '
+                              '{start = "2030-01-01T09:00:00+00:00", visitors = 10, length = "90m"}]\n'))
+    sessions = s.workshop.schedule  # as the file lists them
+    assert [(x.start.hour, x.visitors, x.length) for x in sessions] == [(14, 30, 3600), (9, 10, 5400)]
+    morning = dt.datetime(2030, 1, 1, 8, tzinfo=dt.UTC)
+    check_schedule(s, 64 * 1024**3, "lab1", morning)
+    assert [x["visitors"] for x in hub_settings(s, "img", "sha256:1", now=morning)["schedule"]] == [30, 10]
+    during = dt.datetime(2030, 1, 1, 10, tzinfo=dt.UTC)  # the morning session on: still ahead, not over
+    assert [x["visitors"] for x in hub_settings(s, "img", "sha256:1", now=during)["schedule"]] == [30, 10]
+    assert next_session(sessions, during) == sessions[1] and next_session(sessions, morning.replace(hour=11)) == sessions[0]
+    with pytest.raises(NbfleetError) as err:
+        check_schedule(s, 16 * 1024**3, "lab1", morning)
+    assert err.value.where == "course.toml: workshop.schedule[1].visitors"
+    assert "30 servers x 1.0 GiB = 30.0 GiB does not fit in the memory of host lab1" in err.value.what
+    with pytest.raises(NbfleetError) as err:  # at noon the morning session is over: an entry in the past
+        check_schedule(s, 64 * 1024**3, "lab1", dt.datetime(2030, 1, 1, 12, tzinfo=dt.UTC))
+    assert err.value.where == "course.toml: workshop.schedule[2].start" and "is in the past" in err.value.what
+    assert next_session(sessions, dt.datetime(2030, 1, 2, tzinfo=dt.UTC)) is None
 
 
 def test_admission_refuses_what_does_not_fit(tmp_path):
@@ -70,7 +107,8 @@ def test_admission_refuses_what_does_not_fit(tmp_path):
 
 
 def test_short_idle_timeouts_shorten_activity_and_culling():
-    assert timings(600) == {"activity_interval": 150, "cull_every": 60, "poll_interval": 30}
+    assert timings(600) == {"activity_interval": 150, "cull_every": 60, "poll_interval": 30, "busy_every": 5}
+    assert timings(600, 1800)["busy_every"] == 60 and timings(600, 30)["busy_every"] == 5
     t = timings(30)
     assert t["activity_interval"] + t["cull_every"] <= 30 / 2 + 10
     assert timings(86400)["activity_interval"] == 300  # never slower than JupyterHub's own default
@@ -78,8 +116,10 @@ def test_short_idle_timeouts_shorten_activity_and_culling():
 
 def test_hub_settings_and_containers(tmp_path):
     s = load(course(tmp_path, 'memory = "512m"\ncpus = 0.25\nport = 8123\n'))
-    env = hub_settings(s, "nbfleet/workshop-notebook:abc", "sha256:1")
+    env = hub_settings(s, "nbfleet/workshop-notebook:abc", "sha256:1", "172.30.0.3")
     n = Names("ws")
+    assert (env["per_client"], env["busy_limit"], env["proxy_ip"]) == (3, 1800, "172.30.0.3")
+    assert load(course(tmp_path, 'busy_limit = 0\n')).workshop.busy_limit == 0  # 0: never
     assert env["network"] == n.network and env["hub_host"] == n.hub and env["memory"] == 512 * 1024**2
     assert env["generation"] == generation("sha256:1", s) != generation("sha256:2", s)
     where = addresses("172.30.0.0/16")

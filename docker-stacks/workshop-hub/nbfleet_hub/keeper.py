@@ -1,8 +1,11 @@
 """The pool keeper: a JupyterHub service that keeps the warm pool full, through the hub's REST API.
 
 Every round it lists the users, retires visitors whose server is gone and pool servers that failed or were
-started with an older image, and starts new pool servers, at most ``pool_refill`` at a time so that a refill never
-takes more of the host than it can bear while visitors work.
+started with an older image, and starts new pool servers so that ``pool_refill`` of them are starting at once: enough
+to keep the host's cores busy, never more than it can bear while visitors work. The hub answers each start at once
+(``slow_spawn_timeout = 0`` in the hub's configuration: 202, the spawn goes on in the hub's event loop), so the
+servers of one round really start together. Each server it started is followed until it is ready (``pool server X
+ready after N s``, the start times `doit workshop` reads) or has failed (``pool server X failed to start``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import time
 
 import requests
 
-from .pool import POOL_GROUP, USER_PREFIX, plan, settings
+from .pool import POOL_GROUP, USER_PREFIX, outcomes, plan, settings, waiting
+from .schedule import Warming
 
 log = logging.getLogger("nbfleet.pool-keeper")
 
@@ -49,6 +53,11 @@ class Hub:
     def retire(self, name: str) -> None:
         self.call("DELETE", f"/users/{name}")
 
+    def leave_pool(self, name: str) -> None:
+        """Take a waiting server out of the pool: no visitor can be handed it any more (the hub does both in its one
+        event loop), and the next round retires it as a leftover. A visitor who got it first keeps it."""
+        self.call("DELETE", f"/groups/{POOL_GROUP}/users", json={"users": [name]})
+
     def start_pool_server(self, generation: str) -> str:
         name = USER_PREFIX + secrets.token_hex(6)
         self.call("POST", f"/users/{name}")
@@ -57,10 +66,22 @@ class Hub:
         return name
 
 
-def run_round(hub: Hub, w: dict) -> None:
-    """One look at the hub and what follows from it."""
-    todo = plan(hub.users(), pool_size=w["pool_size"], max_visitors=w["max_visitors"],
-                pool_refill=w["pool_refill"], generation=w["generation"])
+def run_round(hub: Hub, w: dict, started: dict[str, float], measured: list[float], warming: Warming) -> None:
+    """One look at the hub and what follows from it; ``started`` holds the pool servers started and not yet ready or
+    failed, with the time each was started; ``measured`` the start times so far; ``warming`` the schedule."""
+    users = hub.users()
+    ready, failed = outcomes(users, set(started))
+    for name in ready:
+        measured.append(time.monotonic() - started.pop(name))
+        log.info("pool server %s ready after %.1f s", name, measured[-1])
+    for name in failed:
+        log.warning("pool server %s failed to start (after %.1f s)", name, time.monotonic() - started.pop(name))
+    expected = warming.expected(time.time(), measured, waiting(users, w["generation"]))
+    todo = plan(users, pool_size=w["pool_size"], max_visitors=w["max_visitors"], pool_refill=w["pool_refill"],
+                generation=w["generation"], expected=expected)
+    for name in todo.shrink:
+        hub.leave_pool(name)
+        log.info("%s leaves the pool (more waiting than wanted)", name)
     for name in todo.retire:
         try:
             hub.retire(name)
@@ -68,7 +89,10 @@ def run_round(hub: Hub, w: dict) -> None:
         except RuntimeError as exc:  # a server still stopping: next round
             log.info("not yet retired: %s", exc)
     for _ in range(todo.start):
-        log.info("starting pool server %s", hub.start_pool_server(w["generation"]))
+        at = time.monotonic()
+        name = hub.start_pool_server(w["generation"])
+        started[name] = at
+        log.info("starting pool server %s", name)
 
 
 def main() -> None:
@@ -76,9 +100,12 @@ def main() -> None:
     w = settings()
     hub = Hub(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     log.info("keeping %d servers waiting (at most %d visitors, %d started at once)", w["pool_size"], w["max_visitors"], w["pool_refill"])
+    started: dict[str, float] = {}
+    measured: list[float] = []
+    warming = Warming(w)
     while True:
         try:
-            run_round(hub, w)
+            run_round(hub, w, started, measured, warming)
         except (requests.RequestException, RuntimeError, ValueError) as exc:  # the hub restarting: try again
             log.warning("round failed: %s", exc)
         time.sleep(w.get("keeper_every", 1.0))

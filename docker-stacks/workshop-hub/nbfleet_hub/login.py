@@ -4,6 +4,12 @@
 server back, and a new visitor a free server of the warm pool: the user moves from group ``pool`` to ``visitors``
 in one step of the hub's event loop, so two visitors arriving together never get the same one. When every place
 is taken the answer is a page saying so, with HTTP 429 and Retry-After, never a spinner.
+
+One client address holds at most ``per_client`` servers: a script that throws its cookies away gets the same page
+after that many, however often it comes back. The address is the one configurable-http-proxy saw: the last entry of
+X-Forwarded-For, which the proxy appends, and only on requests that come from the proxy's own address; whatever a
+client wrote into that header itself comes before it and is never read. The address a server was handed to is kept in
+its ``user_options`` (in the hub's database), so a restarted hub still counts it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,18 @@ FULL_PAGE = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
 <h1>{title}</h1><p>{text}</p><p>This page tries again by itself in a minute.</p></body></html>
 """
+
+
+def client_address(request, proxy_ip: str) -> str:
+    """The visitor's address as configurable-http-proxy saw it (the entry it appended to X-Forwarded-For), for a
+    request that came from the proxy; the connection's own address for any other."""
+    peer = str(request.connection.context.address[0])
+    if peer.removeprefix("::ffff:") == proxy_ip:
+        forwarded = ",".join(request.headers.get_list("X-Forwarded-For"))
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last.removeprefix("::ffff:")
+    return peer.removeprefix("::ffff:")
 
 
 class WorkshopHandler(BaseHandler):
@@ -49,12 +67,20 @@ class WorkshopHandler(BaseHandler):
     async def _hand_out(self, w: dict):
         """A free, current pool server for this visitor; waits a little while the pool refills."""
         deadline = time.monotonic() + w.get("wait_for_pool", 30)
+        client = client_address(self.request, w["proxy_ip"])
         while True:
             visitors, free = self._groups()
-            live = sum(1 for u in visitors.users if self.users[u].spawner.active)
-            if live >= w["max_visitors"]:
+            live = [self.users[u] for u in visitors.users if self.users[u].spawner.active]
+            if len(live) >= w["max_visitors"]:
                 self._full("The workshop is full",
                            f"All {w['max_visitors']} places are taken right now. Please try again in a minute.")
+                return None
+            held = sum(1 for u in live if (u.spawner.user_options or {}).get("client") == client)
+            if held >= w["per_client"]:
+                self.log.warning("client %s refused: it holds %d servers, the most one address may have", client, held)
+                self._full("The workshop is full",
+                           f"Your address already has {held} servers of this workshop, the most one address may have. "
+                           "Please go back to the tab where you work, or ask the organisers.")
                 return None
             for orm_user in list(free.users):
                 user = self.users[orm_user]
@@ -63,12 +89,15 @@ class WorkshopHandler(BaseHandler):
                     # No await between finding and taking it: no other visitor can take the same one.
                     free.users.remove(orm_user)
                     visitors.users.append(orm_user)
+                    options = {**(spawner.user_options or {}), "client": client}
+                    spawner.user_options = spawner.orm_spawner.user_options = options
                     now = utcnow(with_tz=False)
                     # The visitor's time starts now (idle timeout, max age), not when the pool started it.
                     orm_user.last_activity = spawner.orm_spawner.last_activity = now
                     spawner.orm_spawner.started = now
                     self.db.commit()
-                    self.log.info("visitor got %s (%d of %d places taken)", user.name, live + 1, w["max_visitors"])
+                    self.log.info("visitor at %s got %s (%d of %d places taken)", client, user.name, len(live) + 1,
+                                  w["max_visitors"])
                     return user
             if time.monotonic() > deadline:
                 self._full("All servers are starting",

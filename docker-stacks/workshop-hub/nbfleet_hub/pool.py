@@ -3,8 +3,9 @@
 A *pool* user is a temporary user whose server was started before any visitor came; a *visitor* is a pool user
 that the login handed to someone. Group membership says which is which (groups ``pool`` and ``visitors``), and the
 ``generation`` the keeper put into a server's ``user_options`` says whether it was started with today's image and
-limits. The keeper keeps ``min(pool_size, max_visitors - visitors)`` current servers waiting, starting at most
-``pool_refill`` at a time; the idle culler only ever sees the ``visitors`` group.
+limits. The keeper keeps ``min(pool_size, max_visitors - visitors)`` current servers waiting (more while a session of
+the schedule is near or on: ``schedule``), with ``pool_refill`` of them starting at once (the hub answers a start at
+once and spawns in the background); the idle culler only ever sees the ``visitors`` group.
 """
 
 from __future__ import annotations
@@ -42,16 +43,24 @@ def generation_of(user: dict) -> str | None:
     return ((server or {}).get("user_options") or {}).get("generation")
 
 
+def waiting(users: list[dict], generation: str) -> int:
+    """Pool servers of ``generation`` ready for the next visitor."""
+    return sum(1 for u in users if POOL_GROUP in u.get("groups", []) and is_ready(u) and generation_of(u) == generation)
+
+
 @dataclass
 class Plan:
     """What the keeper does in one round."""
 
     retire: list[str] = field(default_factory=list)  # users to stop and delete
     start: int = 0  # new pool servers to start now
+    shrink: list[str] = field(default_factory=list)  # waiting servers more than wanted: out of the pool (then retired)
 
 
-def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: int, generation: str) -> Plan:
-    """One round of the keeper, from the users the hub lists (with their groups and servers)."""
+def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: int, generation: str,
+         expected: int = 0) -> Plan:
+    """One round of the keeper, from the users the hub lists (with their groups and servers); ``expected``: the
+    visitors of a session on now (``schedule``), for whom servers wait until they come (at least ``pool_size``)."""
     out = Plan()
     pool = [u for u in users if POOL_GROUP in u.get("groups", [])]
     visitors = [u for u in users if VISITOR_GROUP in u.get("groups", [])]
@@ -61,12 +70,14 @@ def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: i
             out.retire.append(user["name"])
         else:
             live_visitors += 1
-    waiting = starting = failed = 0
+    ready_now = starting = failed = 0
+    ready = []
     for user in pool:
         if is_pending(user) and generation_of(user) == generation:
             starting += 1
         elif is_ready(user) and generation_of(user) == generation:
-            waiting += 1
+            ready_now += 1
+            ready.append(user["name"])
         elif not is_pending(user):  # failed to start, stopped, or started with an older image or limits
             out.retire.append(user["name"])
             failed += _server(user) is None
@@ -76,8 +87,25 @@ def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: i
         if user["name"].startswith(USER_PREFIX) and POOL_GROUP not in groups and VISITOR_GROUP not in groups:
             if not is_pending(user):
                 out.retire.append(user["name"])
-    want = max(0, min(pool_size, max_visitors - live_visitors))
-    out.start = max(0, min(want - waiting - starting, pool_refill - starting))
+    wanted = max(pool_size, expected - live_visitors)
+    want = max(0, min(wanted, max_visitors - live_visitors))
+    out.start = max(0, min(want - ready_now - starting, pool_refill - starting))
+    if ready_now > wanted:  # a session is over: back to pool_size
+        out.shrink = sorted(ready)[: ready_now - wanted]
     if failed >= pool_refill:  # servers keep failing to start: retire those first, never pile up new ones
         out.start = 0
     return out
+
+
+def outcomes(users: list[dict], started: set[str]) -> tuple[list[str], list[str]]:
+    """Of the pool servers the keeper ``started`` (and has not heard of since): those now ready, and those that failed
+    (their user has no server any more, or is gone, before it was ever ready)."""
+    by_name = {u["name"]: u for u in users}
+    ready, failed = [], []
+    for name in sorted(started):
+        user = by_name.get(name)
+        if user is not None and is_ready(user):
+            ready.append(name)
+        elif user is None or not is_pending(user):
+            failed.append(name)
+    return ready, failed
