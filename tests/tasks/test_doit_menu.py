@@ -5,7 +5,7 @@ from __future__ import annotations
 from support.doit import ok, run
 from support.repo import REPO
 
-PIPELINE = ["base", "dockerfiles", "wheels", "images", "roster", "manifests", "launch", "strip", "release", "collect", "exam", "grade",
+PIPELINE = ["base", "dockerfiles", "wheels", "images", "roster", "manifests", "launch", "strip", "release", "collect", "exam", "grade", "mark",
             "mail", "status", "stop", "workshop", "workshop:status", "workshop:stop"]
 
 
