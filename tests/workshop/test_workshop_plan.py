@@ -172,6 +172,24 @@ def test_keeper_never_starts_past_max_visitors():
     assert pool.plan(users, pool_size=5, max_visitors=10, pool_refill=5, generation="g1").start == 0
 
 
+def test_keeper_starts_nothing_while_a_crowd_arrives_unless_the_pool_is_empty():
+    now = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)
+
+    def handed(seconds_ago):  # the login restarts a server's clock when it hands it to a visitor
+        return {**READY, "started": (now - dt.timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z")}
+
+    waiting = [user(f"visitorp{i}", ["pool"], READY) for i in range(3)]
+    crowd = [user(f"visitorv{i}", ["visitors"], handed(i / 2)) for i in range(4)]  # 4 in 2 s
+    trickle = [user(f"visitorv{i}", ["visitors"], handed(5 * i)) for i in range(4)]  # 4 in 20 s
+    assert pool.crowd_arriving(crowd, now.timestamp())
+    assert not pool.crowd_arriving(trickle, now.timestamp())
+    assert not pool.crowd_arriving(crowd, now.timestamp() + 60)  # it has passed
+    args = {"pool_size": 10, "max_visitors": 20, "pool_refill": 4, "generation": "g1"}
+    assert pool.plan(waiting + crowd, **args, crowd=True).start == 0  # servers still wait: the cores go to logins
+    assert pool.plan(waiting + crowd, **args, crowd=False).start == 4
+    assert pool.plan(crowd, **args, crowd=True).start == 4  # the pool is empty: refill at once
+
+
 @hsettings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["pool", "visitors", ""]),
                           st.sampled_from(["ready", "starting", "old", "none"])), max_size=40),

@@ -4,8 +4,10 @@ Every round it lists the users, retires visitors whose server is gone and pool s
 started with an older image, and starts new pool servers so that ``pool_refill`` of them are starting at once: enough
 to keep the host's cores busy, never more than it can bear while visitors work. The hub answers each start at once
 (``slow_spawn_timeout = 0`` in the hub's configuration: 202, the spawn goes on in the hub's event loop), so the
-servers of one round really start together. Each server it started is followed until it is ready (``pool server X
-ready after N s``, the start times `doit workshop` reads) or has failed (``pool server X failed to start``).
+servers of one round really start together. While a crowd arrives it starts none as long as a server still waits
+(``pool.crowd_arriving``): the cores go to the visitors' logins. Each server it started is followed until it is
+ready (``pool server X ready after N s``, the start times `doit workshop` reads) or has failed (``pool server X failed
+to start``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 
 import requests
 
-from .pool import POOL_GROUP, USER_PREFIX, outcomes, plan, settings, waiting
+from .pool import POOL_GROUP, USER_PREFIX, crowd_arriving, outcomes, plan, settings, waiting
 from .schedule import Warming
 
 log = logging.getLogger("nbfleet.pool-keeper")
@@ -78,7 +80,7 @@ def run_round(hub: Hub, w: dict, started: dict[str, float], measured: list[float
         log.warning("pool server %s failed to start (after %.1f s)", name, time.monotonic() - started.pop(name))
     expected = warming.expected(time.time(), measured, waiting(users, w["generation"]))
     todo = plan(users, pool_size=w["pool_size"], max_visitors=w["max_visitors"], pool_refill=w["pool_refill"],
-                generation=w["generation"], expected=expected)
+                generation=w["generation"], expected=expected, crowd=crowd_arriving(users, time.time()))
     for name in todo.shrink:
         hub.leave_pool(name)
         log.info("%s leaves the pool (more waiting than wanted)", name)

@@ -6,10 +6,17 @@ that the login handed to someone. Group membership says which is which (groups `
 limits. The keeper keeps ``min(pool_size, max_visitors - visitors)`` current servers waiting (more while a session of
 the schedule is near or on: ``schedule``), with ``pool_refill`` of them starting at once (the hub answers a start at
 once and spawns in the background); the idle culler only ever sees the ``visitors`` group.
+
+While a crowd arrives (at least ``CROWD`` visitors handed a server in the last ``CROWD_WINDOW`` seconds), the
+keeper starts no server as long as one still waits: a start costs about a second of CPU, and on a small host the
+starts it would add take the cores the arriving visitors' logins need (measured: 100 visitors over 10 s on 2 cores,
+p95 2.75 s with the refills; README.md, "Workshop mode"). It refills once the crowd has passed, or when the pool
+is empty.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,6 +24,7 @@ from dataclasses import dataclass, field
 POOL_GROUP = "pool"
 VISITOR_GROUP = "visitors"
 USER_PREFIX = "visitor"  # + 12 hex digits: a name DockerSpawner keeps as it is in container names
+CROWD, CROWD_WINDOW = 2, 3.0  # this many visitors handed a server within this many seconds: a crowd is arriving
 
 
 def settings() -> dict:
@@ -48,6 +56,23 @@ def waiting(users: list[dict], generation: str) -> int:
     return sum(1 for u in users if POOL_GROUP in u.get("groups", []) and is_ready(u) and generation_of(u) == generation)
 
 
+def handed_out(users: list[dict]) -> list[float]:
+    """When each visitor was handed their server (seconds since the epoch): the login sets the server's ``started``
+    to that moment."""
+    out = []
+    for user in users:
+        started = (_server(user) or {}).get("started") if VISITOR_GROUP in user.get("groups", []) else None
+        if started:
+            out.append(dt.datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp())
+    return out
+
+
+def crowd_arriving(users: list[dict], now: float, least: int = CROWD, window: float = CROWD_WINDOW) -> bool:
+    """Whether at least ``least`` visitors were handed a server in the last ``window`` seconds: faster than one start
+    a second, which is about what a small host refills at while visitors work."""
+    return sum(1 for t in handed_out(users) if now - window <= t <= now + 1) >= least
+
+
 @dataclass
 class Plan:
     """What the keeper does in one round."""
@@ -58,9 +83,10 @@ class Plan:
 
 
 def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: int, generation: str,
-         expected: int = 0) -> Plan:
+         expected: int = 0, crowd: bool = False) -> Plan:
     """One round of the keeper, from the users the hub lists (with their groups and servers); ``expected``: the
-    visitors of a session on now (``schedule``), for whom servers wait until they come (at least ``pool_size``)."""
+    visitors of a session on now (``schedule``), for whom servers wait until they come (at least ``pool_size``);
+    ``crowd``: a crowd is arriving (``crowd_arriving``), so no server starts while one still waits."""
     out = Plan()
     pool = [u for u in users if POOL_GROUP in u.get("groups", [])]
     visitors = [u for u in users if VISITOR_GROUP in u.get("groups", [])]
@@ -93,6 +119,8 @@ def plan(users: list[dict], *, pool_size: int, max_visitors: int, pool_refill: i
     if ready_now > wanted:  # a session is over: back to pool_size
         out.shrink = sorted(ready)[: ready_now - wanted]
     if failed >= pool_refill:  # servers keep failing to start: retire those first, never pile up new ones
+        out.start = 0
+    if crowd and ready_now > 0:  # the cores go to the arriving visitors; refill when they have passed
         out.start = 0
     return out
 
