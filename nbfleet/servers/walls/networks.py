@@ -81,7 +81,10 @@ def _create(client, body: dict) -> None:
     try:
         api._result(api._post_json(api._url("/networks/create"), data=body), json=True)
     except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # made meanwhile by a launch of another host
+        # made meanwhile by a launch of another host: a 409, or on a swarm manager a 500 ("name conflicts with an
+        # existing object"); either way the network is there now
+        made = exc.status_code == 409 or [n for n in api.networks(names=[body["Name"]]) if n.get("Name") == body["Name"]]
+        if not made:
             raise NbfleetError(f"network {body['Name']}", f"cannot make it: {engine.short_error(exc)}") from None
 
 
