@@ -70,7 +70,10 @@ class Book:
 
     def marks(self) -> dict[tuple[str, str], dict]:
         """This assignment's rows of the overrides file, by (student, column)."""
-        rows = _read_file(self.overrides_file, self._overrides_cache, lambda p: read_overrides(p, self.overrides_shown)) or []
+        try:
+            rows = _read_file(self.overrides_file, self._overrides_cache, lambda p: read_overrides(p, self.overrides_shown)) or []
+        except NbfleetError as exc:  # a hand edit broke the file: the page says where, and writes nothing until it is mended
+            raise BadMark(str(exc)) from None
         return {(r["student"], r["test"]): r for r in rows if r["assignment"] == self.name}
 
     def _submission(self, sid: str, notebook: str) -> dict | None:

@@ -241,6 +241,20 @@ def test_two_markers_at_once_keep_every_mark_and_a_hand_edit_survives(marking):
     assert "problem1/load" not in f.read_text()
 
 
+def test_a_file_broken_by_hand_is_named_and_nothing_written(marking):
+    f = marking.course / "grades" / "overrides.csv"
+    good = f.read_text()
+    f.write_text(good + "assignment1,s1234567,problem1/load,lots,\n")
+    try:
+        status, got = marking.call("GET", "/api/questions")
+        assert status == 400 and "grades/overrides.csv" in got["error"] and "points 'lots' is not a number" in got["error"]
+        assert marking.call("PUT", "/api/marks/explain/s1234567", {"points": 1})[0] == 400
+        assert "lots" in f.read_text()
+    finally:
+        f.write_text(good)
+    assert marking.call("GET", "/api/questions")[0] == 200
+
+
 def test_the_next_grade_runs_no_sandbox_and_the_feedback_shows_the_comment(marking):
     out = ok(doit(marking.course, f"grade:{A}"))
     assert f"{A}: 0 graded in sandboxes, 4 unchanged" in out
