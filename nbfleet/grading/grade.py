@@ -178,8 +178,9 @@ def write_tables(settings, name: str, state: dict, tests: list[tuple[str, float]
     sandbox: what a mark given by hand changes); the assignment's table (a DataFrame)."""
     table = assignment_table(name, state, tests, overrides)
     write_table(table, paths.grades_table(settings, name))
-    write_table(gradebook(settings, assignments(settings)), paths.gradebook(settings))
-    write_lms_files(settings, assignments(settings))
+    names = assignments(settings)
+    write_table(gradebook(settings, names), paths.gradebook(settings))
+    write_lms_files(settings, names)
     return table
 
 

@@ -11,6 +11,7 @@ longer than a start may take at all.
 from __future__ import annotations
 
 import re
+import statistics
 from typing import NamedTuple
 
 HUB_SILENCE = 180.0  # seconds the hub may take to answer at all (its first start, a database upgrade)
@@ -45,15 +46,6 @@ def keeper_news(lines: list[str]) -> KeeperNews:
             for name in re.findall(r"visitor[0-9a-f]{12}", line):
                 errors[name] = line.split("]", 1)[-1].strip()[:200]
     return KeeperNews(times, in_a_row, reason)
-
-
-def median(values: list[float]) -> float | None:
-    """The median of ``values`` (None when there are none)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 class Step(NamedTuple):
@@ -104,8 +96,8 @@ class Warmup:
         self.said, self.said_at = shown, now
         text = (f"workshop: {counts['free']} of {target} pool servers ready, {counts['starting']} starting, "
                 f"{counts['visitors']} visitors ({now - self.began:.0f} s")
-        typical = median(news.start_times)
-        if typical is not None:
+        if news.start_times:
+            typical = statistics.median(news.start_times)
             text += f"; a server starts in {typical:.1f} s"
             rate = len(news.start_times) / max(now - self.began, 1e-6)
             if not done and rate > 0 and len(news.start_times) >= 2:

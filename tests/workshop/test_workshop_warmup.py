@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from nbfleet.workshop.warmup import HUB_SILENCE, STALL, KeeperNews, Warmup, keeper_news, median
+from nbfleet.workshop.warmup import HUB_SILENCE, STALL, KeeperNews, Warmup, keeper_news
 from support.repo import REPO
 
 sys.path.insert(0, str(REPO / "docker-stacks" / "workshop-hub"))
@@ -66,10 +66,6 @@ def test_a_silent_hub_or_a_stalled_pool_is_a_fault():
     w.step(counts(1, 2), NONE, 1)
     assert not w.step(counts(1, 2), NONE, STALL).fault
     assert "no pool server got ready in" in w.step(counts(1, 2), NONE, STALL + 2).fault
-
-
-def test_median():
-    assert median([]) is None and median([3.0]) == 3.0 and median([1.0, 5.0, 2.0, 4.0]) == 3.0
 
 
 def test_the_keeper_follows_each_server_it_started_until_ready_or_failed():

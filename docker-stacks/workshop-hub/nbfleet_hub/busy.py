@@ -17,6 +17,7 @@ import time
 
 import requests
 
+from .keeper import Hub
 from .pool import settings
 
 log = logging.getLogger("nbfleet.busy-culler")
@@ -51,19 +52,9 @@ class Streaks:
                 del table[name]
 
 
-def visitors(api: requests.Session, url: str) -> list[str]:
+def ready_visitors(hub: Hub) -> list[str]:
     """The names of the visitors whose server is ready (this service sees visitors only)."""
-    out, offset = [], 0
-    while True:
-        r = api.get(f"{url}/users", params={"offset": offset, "limit": 200, "state": "ready"}, timeout=30,
-                    headers={"Accept": "application/jupyterhub-pagination+json"})
-        r.raise_for_status()
-        body = r.json()
-        items = body["items"] if isinstance(body, dict) else body
-        out += [u["name"] for u in items if ((u.get("servers") or {}).get("") or {}).get("ready")]
-        if not isinstance(body, dict) or not (body.get("_pagination") or {}).get("next"):
-            return out
-        offset += len(items)
+    return [u["name"] for u in hub.users() if ((u.get("servers") or {}).get("") or {}).get("ready")]
 
 
 def cpu_time(engine, container: str) -> int | None:
@@ -77,9 +68,9 @@ def cpu_time(engine, container: str) -> int | None:
     return int(((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0) or None
 
 
-def run_round(api: requests.Session, url: str, engine, streaks: Streaks, w: dict) -> None:
+def run_round(hub: Hub, engine, streaks: Streaks, w: dict) -> None:
     """One look at every visitor's server; stop those busy for busy_limit."""
-    names = visitors(api, url)
+    names = ready_visitors(hub)
     streaks.forget_all_but(set(names))
     for name in names:
         used = cpu_time(engine, f"{w['name']}-{name}")
@@ -89,9 +80,10 @@ def run_round(api: requests.Session, url: str, engine, streaks: Streaks, w: dict
         if busy >= w["busy_limit"]:
             log.warning("culling %s: its whole CPU quota (%g CPU) busy for %.0f s (busy_limit %.0f s)",
                         name, w["cpus"], busy, w["busy_limit"])
-            r = api.delete(f"{url}/users/{name}/server", timeout=30)
-            if r.status_code >= 400 and r.status_code != 404:
-                log.warning("could not stop %s: %s %s", name, r.status_code, r.text[:200])
+            try:
+                hub.call("DELETE", f"/users/{name}/server")
+            except RuntimeError as exc:
+                log.warning("could not stop %s: %s", name, exc)
             streaks.forget_all_but(set(names) - {name})
 
 
@@ -100,17 +92,15 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s", stream=sys.stderr)
     w = settings()
-    url = os.environ["JUPYTERHUB_API_URL"].rstrip("/")
-    api = requests.Session()
-    api.headers["Authorization"] = f"token {os.environ['JUPYTERHUB_API_TOKEN']}"
+    hub = Hub(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     engine = docker.from_env()
     streaks = Streaks(w["cpus"])
     log.info("stopping visitors' servers busy at their whole CPU quota for %.0f s (a look every %.0f s)",
              w["busy_limit"], w["busy_every"])
     while True:
         try:
-            run_round(api, url, engine, streaks, w)
-        except (requests.RequestException, docker.errors.DockerException, ValueError) as exc:  # the hub restarting
+            run_round(hub, engine, streaks, w)
+        except (requests.RequestException, docker.errors.DockerException, RuntimeError, ValueError) as exc:  # the hub restarting
             log.warning("round failed: %s", exc)
         time.sleep(w["busy_every"])
 
