@@ -22,7 +22,7 @@ from support.courses import read_record, retag, teach
 from support.doit import errors, write_dodo
 from support.doit import run as doit
 from support.edits import student_adds_a_note, teacher_adds_a_hint
-from support.engines import port_block
+from support.engines import port_block, remove_course
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 HELPER = "nbfleet.helper=folders"
@@ -263,5 +263,4 @@ def test_a_student_moved_to_a_host_with_its_own_disk_takes_their_folder_along(sa
         assert again.returncode == 0 and "-- launch:b" in again.stdout, "moved once, not again"
     finally:
         for client in (docker_client, second_engine.client):
-            for c in client.containers.list(all=True, filters={"label": f"nbfleet.course={tag}"}):
-                c.remove(force=True)
+            remove_course(client, tag)

@@ -15,7 +15,7 @@ import requests
 from nbfleet.servers import activity, engine
 from support.courses import launch_course, random_course, read_record, read_roster
 from support.doit import run as doit
-from support.engines import port_block
+from support.engines import port_block, remove_course
 
 pytestmark = pytest.mark.docker
 
@@ -57,8 +57,7 @@ def jupyter_course(tmp_path_factory, docker_client, launch_image_record):
     (repo / "course" / "solutions" / "answers.md").write_text("teacher only\n")
     result = doit(repo, "-n", "4", "launch")
     yield {"repo": repo, "tag": tag, "launch": result, "roster": read_roster(repo, tag), "image": launch_image_record}
-    for c in docker_client.containers.list(all=True, filters={"label": f"nbfleet.course={tag}"}):
-        c.remove(force=True)
+    remove_course(docker_client, tag)
 
 
 def test_doit_launch_starts_every_server_from_the_roster(jupyter_course):

@@ -17,7 +17,7 @@ import requests
 
 from support.courses import launch_course, random_course, read_record, read_roster
 from support.doit import run as doit
-from support.engines import SwarmOn, port_block
+from support.engines import SwarmOn, port_block, remove_course
 from support.jupyter import login, wait_for_api
 from support.workshop import wait_for
 
@@ -78,8 +78,7 @@ def course(tmp_path_factory, swarm, second_engine, course_images, docker_client)
            "client": second_engine.client, "record": record, "uid": record["nb_uid"]}
     for s in second_engine.client.api.services(filters={"label": f"nbfleet.course={tag}"}):
         second_engine.client.api.remove_service(s["ID"])
-    for c in second_engine.client.containers.list(all=True, filters={"label": f"nbfleet.course={tag}"}):
-        c.remove(force=True)
+    remove_course(second_engine.client, tag)
 
 
 def test_launch_makes_one_service_per_student_pinned_to_their_host(course):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import secrets
 import shlex
@@ -146,6 +147,18 @@ def _address_pool() -> str:
     return f"10.{b}.0.0/16"
 
 
+def remove_rules_of(bridge: str) -> None:
+    """Remove the rules dockerd put in this machine's iptables for its own ``--bridge``: it leaves them at shutdown,
+    and a stale ``-s <subnet> ! -o <bridge> -j MASQUERADE`` would rewrite the source of traffic inside any later
+    network given that subnet (bridged traffic passes iptables here)."""
+    for table in ("filter", "nat"):
+        out = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            args = shlex.split(line)
+            if args[:1] == ["-A"] and any(a in ("-i", "-o") and b == bridge for a, b in itertools.pairwise(args)):
+                subprocess.run(["iptables", "-t", table, "-D", *args[1:]], check=False)
+
+
 class Engine:
     """A second, independent dockerd: own data-root, exec-root, socket, bridge and containerd namespaces."""
 
@@ -251,6 +264,7 @@ class Engine:
                 self.proc.wait()
         if getattr(self, "bridge_made", False):
             subprocess.run(["ip", "link", "del", self.bridge], check=False, stderr=subprocess.DEVNULL)
+            remove_rules_of(self.bridge)
         # dockerd unmounts its layers on shutdown; anything left mounted below the data root goes now
         mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
                   if line.split()[1].startswith(str(self.dir))]
@@ -342,12 +356,19 @@ def cleanup_containers():
     seen: list = []
     yield seen
     for client, course in seen:
-        for c in client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}):
-            try:
-                c.remove(force=True)
-            except Exception:  # noqa: BLE001
-                pass
-        remove_walls(client, course)
+        remove_course(client, course)
+
+
+def remove_course(client, course: str) -> None:
+    """Remove every container of a test course from an engine (folders stay), then its walls (see ``remove_walls``):
+    a walls network left behind keeps its Linux bridge and its subnet on this machine after the engine ends, and
+    enough of them leave the next engine no address pool."""
+    for c in client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}):
+        try:
+            c.remove(force=True)
+        except Exception:  # noqa: BLE001
+            pass
+    remove_walls(client, course)
 
 
 def nbfleet_rules(course_prefix: str = "NBF-") -> list[str]:
