@@ -15,12 +15,12 @@ from ..errors import NbfleetError
 from ..fs import write_private
 from ..roster.hosts import Host, load_hosts
 from ..servers import engine
-from ..servers.walls import local_walls
+from ..servers.walls import local_walls, take_down
 from ..servers.walls.networks import BRIDGE, ICC, engine_id
 from ..servers.walls.rules import bridge_name
 from ..settings import Settings
 from ..settings.egress import Egress
-from .plan import addresses, inside
+from .plan import addresses, inside, room
 
 
 def workshop_host(settings: Settings):
@@ -97,9 +97,10 @@ class WorkshopHost:
                 return name
         return None
 
-    def ensure_network(self, name: str, tags: dict, egress: Egress) -> dict[str, str]:
+    def ensure_network(self, name: str, tags: dict, egress: Egress, servers: int) -> dict[str, str]:
         """The workshop's walled network (made if missing: Docker picks a free subnet, then it is made again with
-        that subnet, visitors' range and inter-container traffic off); where hub, proxy and visitors sit on it."""
+        that subnet, visitors' range and inter-container traffic off); where hub, proxy and visitors sit on it.
+        A subnet whose visitors' half holds fewer than ``servers`` is refused in one line, before anything is made."""
         from docker.types import IPAMConfig, IPAMPool
 
         bridge = bridge_name(engine_id(self.client), name)
@@ -110,11 +111,11 @@ class WorkshopHost:
             if (net.get("Options") or {}).get(BRIDGE) != bridge or not pools or not pools[0].get("IPRange"):
                 raise NbfleetError(f"workshop network {name}", "was made before the workshop had walls: "
                                    "run `doit workshop:stop`, then `doit workshop`")
-            return addresses(pools[0]["Subnet"])
+            return _roomy(name, addresses(pools[0]["Subnet"]), servers, pools[0]["Subnet"], made=True)
         probe = self.client.api.create_network(name, driver="bridge", labels=tags)  # Docker picks a free subnet
         subnet = self.client.api.inspect_network(probe["Id"])["IPAM"]["Config"][0]["Subnet"]
         self.client.api.remove_network(probe["Id"])
-        where = addresses(subnet)
+        where = _roomy(name, addresses(subnet), servers, subnet, made=False)
         self.client.api.create_network(
             name, driver="bridge", check_duplicate=True, options={ICC: "false", BRIDGE: bridge},
             labels={**tags, labels.WALLS: name, labels.EGRESS: egress.text},
@@ -124,6 +125,10 @@ class WorkshopHost:
     def put_up_walls(self, name: str, tags: dict, egress: Egress, image: str, where: dict[str, str]) -> str:
         """The rules around the workshop's network, kept by a keeper labelled as the workshop's; "kept" or "applied"."""
         return local_walls(self.client, name, image, {name: egress.text}, inside={name: inside(where)}, extra_labels=tags)
+
+    def take_down_walls(self, name: str) -> bool:
+        """The workshop network's rules out of the host's firewall, its keeper removed; False when there was none."""
+        return take_down(self.client, name)
 
     def ensure_volume(self, name: str, labels: dict) -> None:
         import docker.errors
@@ -191,3 +196,13 @@ def port_free_here(port: int) -> bool:
                 return False
             raise
     return True
+
+
+def _roomy(name: str, where: dict[str, str], servers: int, subnet: str, made: bool) -> dict[str, str]:
+    """``where`` if its visitors' range holds ``servers`` servers at once; else one line saying what to change."""
+    if room(where) >= servers:
+        return where
+    fix = ("run `doit workshop:stop`, give this host's dockerd a larger default-address-pool size, then `doit workshop`"
+           if made else "give this host's dockerd a larger default-address-pool size (e.g. size=20) or lower max_visitors")
+    raise NbfleetError(f"workshop network {name}", f"subnet {subnet} has room for {room(where)} visitors' servers, "
+                       f"but [workshop] max_visitors + pool_refill is {servers}: {fix}")

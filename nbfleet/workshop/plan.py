@@ -66,6 +66,11 @@ def addresses(subnet: str) -> dict[str, str]:
             "visitors": str(list(net.subnets(prefixlen_diff=1))[1])}
 
 
+def room(where: dict[str, str]) -> int:
+    """How many visitors' servers the network's upper half holds at once (its last address is the broadcast)."""
+    return ipaddress.ip_network(where["visitors"]).num_addresses - 1
+
+
 def inside(where: dict[str, str]) -> tuple[Pass, ...]:
     """What passes between the workshop's containers: the hub reaches everything (its proxy's API, every visitor's
     server), the proxy reaches the hub and visitors' servers, a visitor's server reaches the hub's API. A visitor never

@@ -44,7 +44,7 @@ def up(settings: Settings, say=print, wait: bool = True) -> str:
             raise NbfleetError(f"{settings.file.name}: workshop.port",
                                f"port {w.port} is already in use on host {host.name}" + (f" (by container {other})" if other else ""))
         visitor_tag, hub_tag = ws.ensure_image(visitor), ws.ensure_image(hub)
-        where = ws.ensure_network(names.network, names.labels("network"), w.egress)
+        where = ws.ensure_network(names.network, names.labels("network"), w.egress, w.max_visitors + w.pool_refill)
         hub_env = hub_settings(settings, visitor_tag, visitor["id"], where["proxy"])
         specs = containers(settings, hub_tag, hub_env, tokens(settings), ws.docker_socket(), where)
         ws.put_up_walls(names.network, names.labels("walls"), w.egress, hub["id"], where)  # before anything joins it
@@ -105,6 +105,8 @@ def stop(settings: Settings, say=print) -> int:
         hub = ws.container(Names(tag).hub)
         if hub is not None and hub.labels.get(labels.WORKSHOP) == tag:  # first: it would start new pool servers
             hub.remove(force=True)
+            removed += 1
+        if ws.take_down_walls(Names(tag).network):  # its rules out of the host's firewall first
             removed += 1
         found, _, _ = ws.objects(tag)
         for c in found:

@@ -14,6 +14,7 @@ from nbfleet import labels
 from nbfleet.workshop.hub_api import hub_users as users
 
 from .courses import read_record, toml_section, write_course
+from .engines import remove_walls
 from .jupyter import run_code
 from .repo import REPO
 
@@ -43,13 +44,14 @@ def workshop_objects(client, tag: str) -> list:
 
 
 def remove_workshop(client, tag: str) -> None:
-    """Whatever a failed test left of a workshop: containers first, then networks and volumes."""
+    """Whatever a failed test left of a workshop: containers first, then networks and volumes, then its walls' rules."""
     for _ in range(3):
         for obj in workshop_objects(client, tag):
             try:
                 obj.remove(force=True) if hasattr(obj, "status") else obj.remove()
             except Exception:  # noqa: BLE001 - already gone, or still in use by a container removed next round
                 pass
+    remove_walls(client, f"{tag}-workshop")
 
 
 class Visitor:

@@ -158,3 +158,25 @@ def test_pool_servers_that_cannot_start_stop_the_wait_at_once_with_the_hubs_word
     finally:
         remove_workshop(docker_client, tag)
         docker_client.images.remove(image.id, force=True)
+
+
+def test_a_network_too_small_for_max_visitors_is_one_line_and_nothing_is_made(second_engine):
+    """The test engine's networks are /24s (its default-address-pool): visitors get the upper half, 127 addresses."""
+    from nbfleet.errors import NbfleetError
+    from nbfleet.roster.hosts import Host
+    from nbfleet.settings.egress import Egress
+    from nbfleet.workshop.host import WorkshopHost
+
+    ws, name = WorkshopHost(Host("lab2", second_engine.endpoint)), f"{random_course()}-workshop"
+    try:
+        with pytest.raises(NbfleetError) as refusal:
+            ws.ensure_network(name, {}, Egress("none", ()), 202)
+        assert str(refusal.value).startswith(f"workshop network {name}: subnet 10.")
+        assert "has room for 127 visitors' servers, but [workshop] max_visitors + pool_refill is 202" in str(refusal.value)
+        assert not second_engine.client.networks.list(names=[name]), "nothing made"
+        where = ws.ensure_network(name, {}, Egress("none", ()), 127)
+        assert where["visitors"].endswith(".128/25")
+    finally:
+        for n in second_engine.client.networks.list(names=[name]):
+            n.remove()
+        ws.close()

@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from nbfleet.servers.walls import networks, rules
 from support.browser import chromium
 from support.courses import random_course, read_record
 from support.doit import run as doit
-from support.engines import port_block
+from support.engines import nbfleet_rules, port_block
 from support.network import METADATA_IP, PUBLIC_IP, Outside, reach
 from support.workshop import (
     Visitor,
@@ -309,9 +310,12 @@ def test_doit_workshop_stop_removes_the_workshop_and_nothing_else(workshop, dock
                                              name=f"{tag}-s1234567", labels={"nbfleet.course": tag})
     try:
         assert workshop_objects(docker_client, tag)
+        walls = rules.prefix(networks.engine_id(docker_client), f"{tag}-workshop")
+        assert any(line.startswith("-A DOCKER-USER ") for line in nbfleet_rules(walls)), "the walls are up"
         result = doit(workshop["repo"], "workshop:stop")
         assert result.returncode == 0, result.stdout + result.stderr
         assert workshop_objects(docker_client, tag) == []
+        assert nbfleet_rules(walls) == [], "its rules left the host's firewall with it"
         assert not docker_client.containers.list(all=True, filters={"name": f"{tag}-workshop"})
         classroom.reload()
         assert classroom.status == "running"

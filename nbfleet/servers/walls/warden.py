@@ -46,9 +46,21 @@ apply() {
   for c in $stale; do case " $NBFLEET_CHAINS " in *" $c "*) ;; *) host iptables -X "$c";; esac; done
   return 0
 }
+take_down() {
+  for hook in "DOCKER-USER $NBFLEET_FORWARD" "INPUT $NBFLEET_INPUT"; do
+    set -- $hook
+    while jumps "$1" "$2"; do host iptables -D "$1" -m comment --comment "$NBFLEET_NOTE" -j "$2" || break; done
+  done
+  mine=$(host iptables -S | sed -n "s/^-N \($NBFLEET_PREFIX\(-[^ ]*\)\{0,1\}\)$/\1/p")
+  for c in $mine; do host iptables -F "$c"; done
+  for c in $mine; do host iptables -X "$c"; done
+  echo "nbfleet walls: taken down"
+  exit 0
+}
 apply || { echo "nbfleet walls: could not apply the rules"; exit 1; }
 echo "nbfleet walls: applied $NBFLEET_WALLS"
 trap 'exit 0' TERM INT
+trap take_down USR1
 while :; do
   sleep "$NBFLEET_EVERY" & wait $!
   if ! jumps DOCKER-USER "$NBFLEET_FORWARD" || ! jumps INPUT "$NBFLEET_INPUT"; then
@@ -109,6 +121,28 @@ def keep(client, course: str, course_prefix: str, image: str, networks: Sequence
     client.containers.run(detach=True, **spec)
     _wait_applied(client, spec["name"], digest)
     return "applied"
+
+
+def take_down(client, course: str, timeout: float = 20) -> bool:
+    """Take the course's rules out of the host's firewall and remove its keeper from ``client``'s engine; False when
+    there was no keeper. (An engine stopping sends the keeper TERM, which leaves the rules in place for its restart;
+    USR1 asks it to take them out first.)"""
+    import docker
+
+    try:
+        keeper = client.containers.get(keeper_name(course))
+    except docker.errors.NotFound:
+        return False
+    if keeper.status == "running":
+        keeper.update(restart_policy={"Name": "no"})  # else `always` starts it again, and it puts them back
+        keeper.kill(signal="SIGUSR1")
+        keeper.wait(timeout=timeout)
+        logs = keeper.logs().decode("utf-8", "replace")
+        if "nbfleet walls: taken down" not in logs:
+            raise NbfleetError(f"walls on {keeper.name}", "the rules could not be taken out: "
+                               + (engine.last_line(logs.encode()) or f"no answer within {timeout:g} s"))
+    keeper.remove(force=True)
+    return True
 
 
 def _wait_applied(client, name: str, digest: str) -> None:
