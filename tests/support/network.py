@@ -61,6 +61,11 @@ class Outside:
         assert self.proc.stdout.readline().strip() == "ready"
         return self
 
+    def run(self, *cmd: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        """``cmd`` run inside the namespace: a client of its own, whose connections to this machine come from
+        ``private_ip`` (to ``host_ip``, where a port Docker publishes answers as on any address of the host)."""
+        return subprocess.run(["ip", "netns", "exec", self.netns, *cmd], capture_output=True, text=True, timeout=timeout)
+
     def stop(self) -> None:
         if self.proc:
             self.proc.kill()

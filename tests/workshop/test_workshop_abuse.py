@@ -7,6 +7,7 @@ One small workshop serves the module, in order: the cap, then the busy cull.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -14,12 +15,14 @@ import pytest
 from support.courses import random_course
 from support.doit import run as doit
 from support.engines import port_block
+from support.network import Outside
 from support.workshop import Visitor, hub_log, hub_users, make_workshop_repo, remove_workshop, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 SETTINGS = {"pool_size": 3, "max_visitors": 8, "memory": "256m", "cpus": 0.5, "idle_timeout": "10m", "pool_refill": 3,
             "per_client": 2, "busy_limit": "20s"}
+VISIT = "import requests, sys\nr = requests.get(sys.argv[1] + '/', timeout=60)\nprint(r.status_code, r.url)"
 SPIN = "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass'], start_new_session=True).pid"
 
 
@@ -29,7 +32,8 @@ def workshop(course_images, docker_client, tmp_path_factory):
     repo = make_workshop_repo(tmp_path_factory.mktemp("abuse") / "course", tag, course_images, {**SETTINGS, "port": port})
     result = doit(repo, "workshop", timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
-    yield {"repo": repo, "tag": tag, "url": f"http://localhost:{port}", "client": docker_client, "visitors": []}
+    yield {"repo": repo, "tag": tag, "url": f"http://localhost:{port}", "port": port, "client": docker_client,
+           "visitors": []}
     remove_workshop(docker_client, tag)
 
 
@@ -59,6 +63,28 @@ def test_a_client_that_throws_its_cookies_away_gets_429_after_per_client(worksho
         user = v.user
         assert v.arrive().status_code == 200 and v.user == user
     workshop["visitors"] = kept
+
+
+def test_another_client_address_holds_per_client_servers_of_its_own(workshop):
+    """Runs after the cap above, with this machine's address at its cap: a client in a network namespace of its own
+    (its connections come from its own address, which the proxy puts in X-Forwarded-For) is counted apart."""
+    other = Outside().start()
+    try:
+        url = f"http://{other.host_ip}:{workshop['port']}"
+        answers = []
+        for _ in range(3):  # no cookies kept between visits
+            run = other.run(sys.executable, "-c", VISIT, url)
+            assert run.returncode == 0, run.stdout + run.stderr
+            answers.append(run.stdout.split())
+        assert [a[0] for a in answers] == ["200", "200", "429"], answers
+        theirs = {a[1].split("/user/")[1].split("/")[0] for a in answers[:2]}
+        assert len(theirs) == 2 and not theirs & {v.user for v in workshop["visitors"]}, "two servers of its own"
+        assert theirs <= set(servers(workshop, "visitors"))
+        log = hub_log(workshop["client"], workshop["tag"])
+        assert f"client {other.private_ip} refused: it holds 2 servers" in log
+        assert "not from the proxy" not in log, "nothing rewrites addresses between proxy and hub"
+    finally:
+        other.stop()
 
 
 def test_a_visitor_keeping_its_cpu_quota_busy_is_culled_and_an_idle_one_is_not(workshop):

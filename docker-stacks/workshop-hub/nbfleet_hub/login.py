@@ -68,6 +68,7 @@ class WorkshopHandler(BaseHandler):
         """A free, current pool server for this visitor; waits a little while the pool refills."""
         deadline = time.monotonic() + w.get("wait_for_pool", 30)
         client = client_address(self.request, w["proxy_ip"])
+        self._warn_if_not_from_proxy(w["proxy_ip"])
         while True:
             visitors, free = self._groups()
             live = [self.users[u] for u in visitors.users if self.users[u].spawner.active]
@@ -104,6 +105,18 @@ class WorkshopHandler(BaseHandler):
                            "Many people arrived at once and the next servers are still starting. Please try again in a minute.")
                 return None
             await asyncio.sleep(0.2)
+
+    _warned: set = set()
+
+    def _warn_if_not_from_proxy(self, proxy_ip: str) -> None:
+        """Say once per address when visitors reach the hub through something other than the proxy: something between
+        them rewrites addresses (NAT), and every visitor behind it counts as one client for ``per_client``."""
+        peer = str(self.request.connection.context.address[0]).removeprefix("::ffff:")
+        if peer != proxy_ip and peer not in self._warned:
+            self._warned.add(peer)
+            self.log.warning("visitors reach the hub from %s, not from the proxy (%s): per_client counts every visitor "
+                             "behind %s as one client; look for NAT rules on the host covering the workshop's network",
+                             peer, proxy_ip, peer)
 
     def _groups(self):
         groups = {}
