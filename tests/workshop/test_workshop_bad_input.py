@@ -8,8 +8,12 @@ import socket
 
 import pytest
 
+from nbfleet.errors import NbfleetError
 from nbfleet.images import record as records
+from nbfleet.roster.hosts import Host
 from nbfleet.settings import Teacher
+from nbfleet.settings.egress import Egress
+from nbfleet.workshop.host import WorkshopHost
 from support.courses import random_course, write_course
 from support.doit import run as doit
 from support.engines import port_block
@@ -162,11 +166,6 @@ def test_pool_servers_that_cannot_start_stop_the_wait_at_once_with_the_hubs_word
 
 def test_a_network_too_small_for_max_visitors_is_one_line_and_nothing_is_made(second_engine):
     """The test engine's networks are /24s (its default-address-pool): visitors get the upper half, 127 addresses."""
-    from nbfleet.errors import NbfleetError
-    from nbfleet.roster.hosts import Host
-    from nbfleet.settings.egress import Egress
-    from nbfleet.workshop.host import WorkshopHost
-
     ws, name = WorkshopHost(Host("lab2", second_engine.endpoint)), f"{random_course()}-workshop"
     try:
         with pytest.raises(NbfleetError) as refusal:

@@ -136,7 +136,10 @@ def take_down(client, course: str, timeout: float = 20) -> bool:
     if keeper.status == "running":
         keeper.update(restart_policy={"Name": "no"})  # else `always` starts it again, and it puts them back
         keeper.kill(signal="SIGUSR1")
-        keeper.wait(timeout=timeout)
+        try:
+            keeper.wait(timeout=timeout)
+        except Exception:  # noqa: BLE001 - still running after timeout: its log says what it did
+            pass
         logs = keeper.logs().decode("utf-8", "replace")
         if "nbfleet walls: taken down" not in logs:
             raise NbfleetError(f"walls on {keeper.name}", "the rules could not be taken out: "
