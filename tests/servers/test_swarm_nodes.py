@@ -15,7 +15,7 @@ import requests
 
 from support.courses import image_record, launch_course, random_course, read_roster
 from support.doit import run as doit
-from support.engines import NetnsEngine, Registry, SwarmOn, port_block
+from support.engines import NetnsEngine, Registry, SwarmOn, port_block, remove_swarm_course
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -35,6 +35,15 @@ def farm(second_engine):
 
 def errors(result) -> list[str]:
     return [ln for ln in (result.stdout + result.stderr).splitlines() if ln.startswith("error:")]
+
+
+@pytest.fixture
+def courses(farm):
+    """The test's course tags: each taken off the swarm afterwards, its walls included."""
+    tags: list[str] = []
+    yield tags
+    for tag in tags:
+        remove_swarm_course(farm["manager"].client, tag)
 
 
 def services(client, tag: str) -> dict[str, dict]:
@@ -71,14 +80,15 @@ def test_with_a_course_registry_the_manager_pushes_the_image_and_the_other_node_
         again = doit(repo, "-n", "4", "launch")
         assert again.returncode == 0 and "-- launch:a" in again.stdout and "-- launch:b" in again.stdout
     finally:
-        for svc in manager.client.api.services(filters={"label": f"nbfleet.course={tag}"}):
-            manager.client.api.remove_service(svc["ID"])
+        remove_swarm_course(manager.client, tag)
         registry.stop()
 
 
-def test_students_run_on_their_hosts_node_and_a_node_going_down_shows_in_status(farm, tmp_path, docker_client, tiny_image):
+def test_students_run_on_their_hosts_node_and_a_node_going_down_shows_in_status(farm, tmp_path, docker_client, tiny_image,
+                                                                                 courses):
     manager, worker = farm["manager"], farm["worker"]
     tag = random_course()
+    courses.append(tag)
     low = port_block(10)
     repo = launch_course(tmp_path / "course", tag,
                             [f"a {manager.endpoint} capacity=2 public=127.0.0.1 ports={low}-{low + 4}",
@@ -118,9 +128,10 @@ def test_students_run_on_their_hosts_node_and_a_node_going_down_shows_in_status(
     assert page.count("node down") == 2
 
 
-def test_a_host_whose_engine_is_not_in_the_swarm_fails_alone(farm, tmp_path, docker_client, tiny_image):
+def test_a_host_whose_engine_is_not_in_the_swarm_fails_alone(farm, tmp_path, docker_client, tiny_image, courses):
     manager = farm["manager"]
     tag = random_course()
+    courses.append(tag)
     low = port_block(10)
     repo = launch_course(tmp_path / "course", tag,
                             [f"a {manager.endpoint} capacity=2 public=127.0.0.1 ports={low}-{low + 4}",

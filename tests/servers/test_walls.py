@@ -17,7 +17,7 @@ from nbfleet.servers.launch import launch_host, stop_host
 from nbfleet.servers.walls import networks, rules, swarm_name
 from nbfleet.settings.egress import parse
 from support.courses import container_entry, manifest, random_course
-from support.engines import Engine, SwarmOn, free_ports, nbfleet_rules, remove_walls
+from support.engines import Engine, SwarmOn, containers, free_ports, nbfleet_rules, remove_walls
 from support.network import METADATA_IP, PUBLIC_IP, Outside, host_listener, reach, wait_for
 
 pytestmark = pytest.mark.docker
@@ -185,7 +185,7 @@ def test_the_same_walls_hold_on_the_swarm_backend(tmp_path, swarm_lab, tiny_imag
     finally:
         for s in client.api.services(filters={"label": f"{labels.COURSE}={course}"}):
             client.api.remove_service(s["ID"])
-        wait_for(lambda: not client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}), 60)
+        wait_for(lambda: not containers(client, {"label": f"{labels.COURSE}={course}"}), 60)
         for name in m["walls"]:
             client.api.remove_network(swarm_name(name))
         remove_walls(client, course)

@@ -359,16 +359,46 @@ def cleanup_containers():
         remove_course(client, course)
 
 
+def containers(client, filters: dict | None = None) -> list:
+    """Every container matching ``filters``, stopped ones too. docker-py inspects each one it lists, so a container
+    removed meanwhile (a swarm task, a culled visitor) makes the call fail: it is listed again."""
+    import docker
+
+    for _ in range(20):
+        try:
+            return client.containers.list(all=True, filters=filters or {})
+        except docker.errors.NotFound:
+            time.sleep(0.1)
+    return client.containers.list(all=True, filters=filters or {})
+
+
 def remove_course(client, course: str) -> None:
     """Remove every container of a test course from an engine (folders stay), then its walls (see ``remove_walls``):
     a walls network left behind keeps its Linux bridge and its subnet on this machine after the engine ends, and
     enough of them leave the next engine no address pool."""
-    for c in client.containers.list(all=True, filters={"label": f"{labels.COURSE}={course}"}):
+    for c in containers(client, {"label": f"{labels.COURSE}={course}"}):
         try:
             c.remove(force=True)
         except Exception:  # noqa: BLE001
             pass
     remove_walls(client, course)
+
+
+def remove_swarm_course(manager, course: str, timeout: float = 60) -> None:
+    """A test course off a swarm: its services, then (once their containers are gone) its swarm networks and the
+    manager engine's walls (see ``remove_walls``)."""
+    for svc in manager.api.services(filters={"label": f"{labels.COURSE}={course}"}):
+        manager.api.remove_service(svc["ID"])
+    deadline = time.monotonic() + timeout
+    while containers(manager, {"label": f"{labels.COURSE}={course}"}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for n in manager.api.networks(filters={"label": f"{labels.WALLS}={course}"}):
+        if n.get("ConfigOnly") and n["Name"].endswith("-config"):
+            try:
+                manager.api.remove_network(n["Name"][: -len("-config")])  # the swarm network built from it goes first
+            except Exception:  # noqa: BLE001 - not made, or gone already
+                pass
+    remove_walls(manager, course)
 
 
 def nbfleet_rules(course_prefix: str = "NBF-") -> list[str]:
@@ -380,7 +410,7 @@ def nbfleet_rules(course_prefix: str = "NBF-") -> list[str]:
 def remove_walls(client, course: str) -> None:
     """Take a test course's walls off an engine in this machine's network namespace: its keeper, its networks, and
     its chains (nbfleet leaves them in place when a course stops; a test leaves nothing behind)."""
-    for c in client.containers.list(all=True, filters={"label": f"{labels.WALLS}={course}"}):
+    for c in containers(client, {"label": f"{labels.WALLS}={course}"}):
         c.remove(force=True)
     for n in client.networks.list(filters={"label": f"{labels.WALLS}={course}"}):
         try:

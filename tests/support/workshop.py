@@ -14,7 +14,7 @@ from nbfleet import labels
 from nbfleet.workshop.hub_api import hub_users as users
 
 from .courses import read_record, toml_section, write_course
-from .engines import remove_walls
+from .engines import containers, remove_walls
 from .jupyter import run_code
 from .repo import REPO
 
@@ -40,7 +40,7 @@ def write_settings(dest: Path, workshop: dict) -> None:
 def workshop_objects(client, tag: str) -> list:
     """Every container, network and volume labelled as ``tag``'s workshop."""
     f = {"label": f"{labels.WORKSHOP}={tag}"}
-    return [*client.containers.list(all=True, filters=f), *client.networks.list(filters=f), *client.volumes.list(filters=f)]
+    return [*containers(client, f), *client.networks.list(filters=f), *client.volumes.list(filters=f)]
 
 
 def remove_workshop(client, tag: str) -> None:

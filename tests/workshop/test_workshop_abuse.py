@@ -14,7 +14,7 @@ import pytest
 
 from support.courses import random_course
 from support.doit import run as doit
-from support.engines import port_block
+from support.engines import containers, port_block
 from support.network import Outside
 from support.workshop import Visitor, hub_log, hub_users, make_workshop_repo, remove_workshop, wait_for
 
@@ -98,7 +98,7 @@ def test_a_visitor_keeping_its_cpu_quota_busy_is_culled_and_an_idle_one_is_not(w
     assert f"culling {lost}: its whole CPU quota (0.5 CPU) busy for" in log
     assert idle.user in servers(workshop, "visitors")  # the idle visitor keeps theirs
     wait_for("the culled visitor's container removed",
-             lambda: not workshop["client"].containers.list(all=True, filters={"name": f"{workshop['tag']}-workshop-{lost}"}),
+             lambda: not containers(workshop["client"], {"name": f"{workshop['tag']}-workshop-{lost}"}),
              timeout=60)
     # culled like an idle one: on reload, a new server (the old one no longer counts for this client)
     wait_for("a new server on reload", lambda: busy.arrive().status_code == 200 and busy.user != lost, timeout=60, every=2)
