@@ -175,6 +175,9 @@ def test_a_network_too_small_for_max_visitors_is_one_line_and_nothing_is_made(se
         assert not second_engine.client.networks.list(names=[name]), "nothing made"
         where = ws.ensure_network(name, {}, Egress("none", ()), 127)
         assert where["visitors"].endswith(".128/25")
+        with pytest.raises(NbfleetError) as again:  # made earlier for a smaller room: say how to make it again
+            ws.ensure_network(name, {}, Egress("none", ()), 202)
+        assert "max_visitors + pool_refill is 202: run `doit workshop:stop`" in str(again.value)
     finally:
         for n in second_engine.client.networks.list(names=[name]):
             n.remove()
